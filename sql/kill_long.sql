@@ -1,0 +1,21 @@
+-- pgm_kill_long(): argument checks and what it leaves alone.
+-- (Signalling other sessions is tested in test/t/001_kill_long.pl.)
+SELECT * FROM pgm_kill_long(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgm_kill_long('0 seconds');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgm_kill_long('-5 minutes');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgm_kill_long('1 minute', 'explode');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgm_kill_long('1 minute', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgm_kill_long('1 minute', dry_run => NULL);
+\echo :LAST_ERROR_SQLSTATE
+-- columns and types
+SELECT * FROM pgm_kill_long('1 day', dry_run => true) LIMIT 0;
+-- its own backend: a statement a few milliseconds old is never over the
+-- limit, and even over it the reason would be 'own backend'
+SELECT count(*) FROM pgm_kill_long('1 microsecond', 'terminate', true, true)
+WHERE pid = pg_backend_pid() AND signalled;
+SELECT 'still connected' AS alive;

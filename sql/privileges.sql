@@ -1,0 +1,19 @@
+-- Who may execute what: nothing that reveals queries or kills is PUBLIC.
+CREATE ROLE pgm_nobody;
+SELECT p.oid::regprocedure AS function,
+       has_function_privilege('pgm_nobody', p.oid, 'EXECUTE') AS public,
+       has_function_privilege('pg_monitor', p.oid, 'EXECUTE') AS monitor,
+       has_function_privilege('pg_read_all_stats', p.oid, 'EXECUTE') AS read_all_stats,
+       has_function_privilege('pg_signal_backend', p.oid, 'EXECUTE') AS signal_backend
+FROM pg_proc p
+JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pgmanage')
+ORDER BY 1::text;
+-- and a role without grants is refused with 42501
+SET ROLE pgm_nobody;
+SELECT * FROM pgm_size_report();
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgm_kill_long('1 hour');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DROP ROLE pgm_nobody;

@@ -1,0 +1,54 @@
+/*-------------------------------------------------------------------------
+ * pgmanage.h
+ *		Declarations shared across pgmanage's source files.
+ *
+ * Each C file in src/ owns one responsibility (see docs/architecture.md);
+ * this header holds only what more than one of them needs: the GUC
+ * variables, the module-wide constants and the entry points that one file
+ * calls in another.
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGMANAGE_H
+#define PGMANAGE_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "utils/backend_status.h"
+
+#define PGMANAGE_VERSION "1.0"
+
+/*
+ * Query texts that pgmanage returns or stores are cut to this many bytes
+ * (on a character boundary).  pg_stat_activity itself keeps at most
+ * track_activity_query_size bytes (1024 by default).
+ */
+#define PGM_QUERY_TEXT_MAX 1024
+
+/* backends.c: other backends' status, the rules of pg_cancel_backend, the signal */
+typedef enum PgmSignalAction
+{
+	PGM_ACTION_CANCEL,
+	PGM_ACTION_TERMINATE
+} PgmSignalAction;
+
+extern PgmSignalAction pgm_parse_action(const char *action);
+extern const char *pgm_action_name(PgmSignalAction action);
+extern const char *pgm_signal_refusal(Oid caller, int pid, Oid target_role);
+extern bool pgm_send_signal(int pid, PgmSignalAction action, int *err);
+extern char *pgm_clip_query(const char *raw);
+extern bool pgm_is_client_backend(const PgBackendStatus *be);
+extern const char *pgm_backend_state_name(BackendState state);
+extern Datum pgm_client_addr_datum(const SockAddr *addr, bool *isnull);
+
+/* disk.c: filesystem space */
+typedef struct PgmDiskSpace
+{
+	uint64		total_bytes;
+	uint64		avail_bytes;	/* available to unprivileged users */
+	double		used_pct;		/* as df(1) computes it */
+} PgmDiskSpace;
+
+extern bool pgm_disk_space(const char *path, PgmDiskSpace *out);
+
+#endif							/* PGMANAGE_H */
