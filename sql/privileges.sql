@@ -8,7 +8,7 @@ SELECT p.oid::regprocedure AS function,
 FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pgmanage')
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 -- and a role without grants is refused with 42501
 SET ROLE pgm_nobody;
 SELECT * FROM pgm_size_report();

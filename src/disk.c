@@ -89,21 +89,25 @@ disk_dir_bytes(const char *dirpath, int depth)
 	return total;
 }
 
+/*
+ * One row: "path" is shown, "fs_path" (an existing directory on the same
+ * filesystem, usually the same path) is measured.
+ */
 static void
 disk_emit(ReturnSetInfo *rsinfo, const char *area, const char *path,
-		  bool has_bytes, int64 bytes)
+		  const char *fs_path, bool has_bytes, int64 bytes)
 {
 	Datum		values[DISK_USAGE_COLS];
 	bool		nulls[DISK_USAGE_COLS];
-	char		resolved[MAXPGPATH];
+	char	   *resolved;
 	PgmDiskSpace space;
 
 	memset(nulls, 0, sizeof(nulls));
 	values[0] = CStringGetTextDatum(area);
-	if (realpath(path, resolved) == NULL)
-		strlcpy(resolved, path, sizeof(resolved));
-	values[1] = CStringGetTextDatum(resolved);
-	if (pgm_disk_space(path, &space))
+	resolved = realpath(path, NULL);	/* malloc'd; NULL if unresolvable */
+	values[1] = CStringGetTextDatum(resolved ? resolved : path);
+	free(resolved);
+	if (pgm_disk_space(fs_path, &space))
 	{
 		values[2] = Int64GetDatum((int64) space.total_bytes);
 		values[3] = Int64GetDatum((int64) space.avail_bytes);
@@ -135,8 +139,8 @@ pgm_disk_usage(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	disk_emit(rsinfo, "data_directory", DataDir, false, 0);
-	disk_emit(rsinfo, "pg_wal", XLOGDIR, true, disk_dir_bytes(XLOGDIR, DISK_MAX_DEPTH));
+	disk_emit(rsinfo, "data_directory", DataDir, DataDir, false, 0);
+	disk_emit(rsinfo, "pg_wal", XLOGDIR, XLOGDIR, true, disk_dir_bytes(XLOGDIR, DISK_MAX_DEPTH));
 
 	/* temporary files: base/pgsql_tmp and each tablespace's pgsql_tmp */
 	temp_bytes = disk_dir_bytes("base/" PG_TEMP_FILES_DIR, 0);
@@ -153,7 +157,8 @@ pgm_disk_usage(PG_FUNCTION_ARGS)
 	}
 	if (dir)
 		FreeDir(dir);
-	disk_emit(rsinfo, "temp_files", "base/" PG_TEMP_FILES_DIR, true, temp_bytes);
+	/* base/pgsql_tmp exists only once a temporary file was written */
+	disk_emit(rsinfo, "temp_files", "base/" PG_TEMP_FILES_DIR, "base", true, temp_bytes);
 
 	/* each tablespace's filesystem */
 	dir = AllocateDir("pg_tblspc");
@@ -169,7 +174,7 @@ pgm_disk_usage(PG_FUNCTION_ARGS)
 		spcname = get_tablespace_name(spcoid);
 		snprintf(path, sizeof(path), "pg_tblspc/%s", de->d_name);
 		disk_emit(rsinfo, psprintf("tablespace %s", spcname ? spcname : de->d_name),
-				  path, false, 0);
+				  path, path, false, 0);
 	}
 	if (dir)
 		FreeDir(dir);
