@@ -8,7 +8,8 @@
  * autovacuum, WAL senders, background and parallel workers are never
  * signalled (a parallel query's leader is a client backend and is the
  * target).  Who may signal whom follows pg_cancel_backend (backends.c).
- * Every backend over the limit gets a row saying what was done or why not.
+ * Every backend over the limit gets a row saying what was done or why not;
+ * with pgmanage preloaded, each signal is also queued for pgm_kill_log.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -24,6 +25,7 @@
 #include "utils/timestamp.h"
 
 #include "pgmanage.h"
+#include "shmem.h"
 
 PG_FUNCTION_INFO_V1(pgm_kill_long);
 
@@ -145,6 +147,22 @@ pgm_kill_long(PG_FUNCTION_ARGS)
 			int			err;
 
 			signalled = pgm_send_signal(be->st_procpid, act, &err);
+			if (pgm_shmem_available())
+			{
+				/* the worker writes it to pgm_kill_log */
+				PgmKillRecord rec;
+
+				pgm_kill_record_fill(&rec, be, ran_us);
+				rec.limit_kind = PGM_LIMIT_KILL_LONG;
+				rec.terminate = (act == PGM_ACTION_TERMINATE);
+				rec.succeeded = signalled;
+				snprintf(rec.detail, sizeof(rec.detail), "by %s",
+						 GetUserNameFromId(caller, false));
+				pgm_kill_queue_push(&rec);
+				if (signalled)
+					pg_atomic_fetch_add_u64(rec.terminate ? &pgm_shared->sessions_terminated
+											: &pgm_shared->statements_cancelled, 1);
+			}
 			if (signalled)
 				ereport(LOG,
 						(errmsg("pgmanage: pgm_kill_long sent %s to backend %d of role \"%s\" after %.3f s (query id %lld)",

@@ -3,18 +3,18 @@
  *		Module entry point: PG_MODULE_MAGIC and _PG_init.
  *
  * _PG_init registers pgmanage's settings and, when the library is loaded
- * through shared_preload_libraries, its shared memory and background
- * processes.  The report functions work without preloading: they need
- * nothing from here but the library being loaded.
+ * through shared_preload_libraries, its shared memory, its hooks and the
+ * launcher process.  The report functions work without preloading: they
+ * need nothing from here but the library being loaded.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "utils/guc.h"
 
 #include "pgmanage.h"
+#include "shmem.h"
 
 PG_MODULE_MAGIC;
 
@@ -23,5 +23,12 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
-	MarkGUCPrefixReserved("pgmanage");
+	pgm_define_gucs();
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	pgm_shmem_install_hooks();
+	pgm_install_utility_hook();
+	pgm_register_launcher();
 }

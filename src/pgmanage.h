@@ -25,6 +25,34 @@
  */
 #define PGM_QUERY_TEXT_MAX 1024
 
+/* guc.c: settings */
+extern char *pgm_database;
+extern int	pgm_naptime_ms;
+extern bool pgm_enforce_timeouts;
+extern int	pgm_kill_log_retention_min;
+extern void pgm_define_gucs(void);
+
+/* launcher.c and worker.c: the background processes */
+extern void pgm_register_launcher(void);
+extern PGDLLEXPORT void pgm_launcher_main(Datum arg);
+extern PGDLLEXPORT void pgm_worker_main(Datum arg);
+
+/* policy_enforce.c: one pass of timeout enforcement; returns ms to sleep */
+struct PgmKillRecord;
+extern long pgm_enforce_tick(TimestampTz now);
+extern void pgm_kill_record_fill(struct PgmKillRecord *rec, const PgBackendStatus *be, int64 ran_us);
+
+/* policy_load.c: pgm_timeout_policy -> shared memory */
+extern int	pgm_policy_load(const char *schema);
+extern void pgm_policy_clear(void);
+
+/* store.c: the one place that writes pgmanage's tables */
+extern int	pgm_store_kill_log(const char *schema, uint64 *through_seq);
+extern void pgm_store_prune(const char *schema);
+
+/* utility_hook.c: keeps the worker out of the way of DROP DATABASE */
+extern void pgm_install_utility_hook(void);
+
 /* backends.c: other backends' status, the rules of pg_cancel_backend, the signal */
 typedef enum PgmSignalAction
 {

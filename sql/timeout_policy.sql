@@ -1,0 +1,43 @@
+-- pgm_timeout_policy: plain INSERT/UPDATE/DELETE, nonsense refused.
+-- (Enforcement is tested with several sessions in test/t/010_timeout_policy.pl.)
+\d pgm_timeout_policy
+-- valid policies
+INSERT INTO pgm_timeout_policy (role_name, statement_timeout, comment)
+VALUES ('nobody_here', '5 minutes', 'reports may run 5 minutes');
+INSERT INTO pgm_timeout_policy (application_name, client_addr, idle_in_transaction_timeout, action, enabled)
+VALUES ('batch-%', '10.0.0.0/8', '30 seconds', 'terminate', false);
+SELECT id, role_name, database_name, application_name, client_addr, statement_timeout,
+       idle_in_transaction_timeout, transaction_timeout, action, exempt_superusers, enabled
+FROM pgm_timeout_policy ORDER BY id;
+-- nonsense, each refused with 23514 (check_violation) and a constraint that says why
+\set VERBOSITY terse
+INSERT INTO pgm_timeout_policy (statement_timeout) VALUES ('0 seconds');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgm_timeout_policy (statement_timeout) VALUES ('-1 minute');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgm_timeout_policy (idle_in_transaction_timeout) VALUES ('-5 seconds');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgm_timeout_policy (transaction_timeout) VALUES ('0');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgm_timeout_policy (statement_timeout, action) VALUES ('1 minute', 'explode');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgm_timeout_policy (application_name, statement_timeout) VALUES ('', '1 minute');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgm_timeout_policy (role_name, statement_timeout) VALUES ('', '1 minute');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgm_timeout_policy (database_name, statement_timeout) VALUES ('', '1 minute');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgm_timeout_policy (role_name) VALUES ('app');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgm_timeout_policy (client_addr, statement_timeout) VALUES ('not an address', '1 minute');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgm_timeout_policy (statement_timeout, action) VALUES ('1 minute', NULL);
+\echo :LAST_ERROR_SQLSTATE
+UPDATE pgm_timeout_policy SET statement_timeout = '-1 second' WHERE role_name = 'nobody_here';
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+-- nothing stored was lost
+SELECT count(*) FROM pgm_timeout_policy;
+DELETE FROM pgm_timeout_policy;
+-- pgm_kill_log: its columns
+\d pgm_kill_log

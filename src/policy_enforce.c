@@ -1,0 +1,532 @@
+/*-------------------------------------------------------------------------
+ * policy_enforce.c
+ *		Timeout-policy enforcement, run by the launcher on each wake.
+ *
+ * Each pass reads the backend status array once (the source of
+ * pg_stat_activity; no SQL), finds for each client backend the most
+ * specific enabled policy that matches it, and computes its deadline:
+ *   statement_timeout            from the start of the current statement
+ *   idle_in_transaction_timeout  from the moment it went idle in transaction
+ *   transaction_timeout          from the start of the transaction
+ * Backends past a deadline are re-read (to be sure it is still the same
+ * statement or transaction), then cancelled or terminated; everything else
+ * contributes its deadline, and the launcher sleeps until the earliest one.
+ *
+ * Precedence: a policy naming the role beats any that does not; then one
+ * naming the database; then the application pattern; then the client
+ * address (specificity 8 + 4 + 2 + 1).  Ties go to the lower id.
+ *
+ * Never touched: anything that is not a client backend (autovacuum, WAL
+ * senders, background and parallel workers: a parallel query is stopped
+ * through its leader), pgmanage's own processes, and superusers' backends
+ * when the policy exempts them.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/acl.h"
+#include "utils/inet.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "pgmanage.h"
+#include "shmem.h"
+
+/* a signal already sent for this (pid, since, kind) is not repeated for this long */
+#define ENFORCE_RESIGNAL_MS 10000
+#define ENFORCE_MAX_DUE 1024
+
+typedef struct EnforceDue
+{
+	int			pid;
+	TimestampTz since;
+	PgmLimitKind kind;
+	int			policy;			/* index into policies[] */
+	TimestampTz acted_at;		/* for the acted list */
+} EnforceDue;
+
+static PgmPolicy policies[PGM_MAX_POLICIES];
+static int	npolicies = 0;
+static uint64 policies_generation = PG_UINT64_MAX;
+static int64 shortest_limit_us = 0;
+
+static EnforceDue acted[ENFORCE_MAX_DUE];
+static int	nacted = 0;
+
+static MemoryContext enforce_cxt = NULL;
+
+/* roles as read this pass (lazily), for superuser status and names */
+typedef struct EnforceRole
+{
+	Oid			oid;
+	bool		super;
+	NameData	name;
+} EnforceRole;
+
+static EnforceRole *roles = NULL;
+static int	nroles = 0;
+
+static int
+enforce_role_cmp(const void *a, const void *b)
+{
+	Oid			x = ((const EnforceRole *) a)->oid;
+	Oid			y = ((const EnforceRole *) b)->oid;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The role, read by a plain heap scan of pg_authid once per pass: the
+ * launcher has no database, and the relcache may not be able to open
+ * catalog indexes (so no syscache).  pg_authid is small.
+ */
+static const EnforceRole *
+enforce_role(Oid roleid)
+{
+	EnforceRole key;
+
+	if (roles == NULL)
+	{
+		Relation	rel = table_open(AuthIdRelationId, AccessShareLock);
+		TableScanDesc scan = table_beginscan_catalog(rel, 0, NULL);
+		HeapTuple	tup;
+		int			cap = 64;
+
+		roles = palloc(sizeof(EnforceRole) * cap);
+		nroles = 0;
+		while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+		{
+			Form_pg_authid form = (Form_pg_authid) GETSTRUCT(tup);
+
+			if (nroles == cap)
+			{
+				cap *= 2;
+				roles = repalloc(roles, sizeof(EnforceRole) * cap);
+			}
+			roles[nroles].oid = form->oid;
+			roles[nroles].super = form->rolsuper;
+			roles[nroles].name = form->rolname;
+			nroles++;
+		}
+		table_endscan(scan);
+		table_close(rel, AccessShareLock);
+		qsort(roles, nroles, sizeof(EnforceRole), enforce_role_cmp);
+	}
+	key.oid = roleid;
+	return bsearch(&key, roles, nroles, sizeof(EnforceRole), enforce_role_cmp);
+}
+
+/*
+ * SQL LIKE: % any string, _ any character, backslash escapes.  Matches
+ * bytes, which is exact for the ASCII application names clients send.
+ * Linear backtracking to the last %, so no pattern is exponential.
+ */
+static bool
+enforce_like(const char *s, const char *p)
+{
+	const char *star_p = NULL;
+	const char *star_s = NULL;
+
+	while (*s)
+	{
+		if (*p == '%')
+		{
+			star_p = ++p;
+			star_s = s;
+			continue;
+		}
+		if (*p == '\\' && p[1] != '\0')
+		{
+			if (p[1] == *s)
+			{
+				p += 2;
+				s++;
+				continue;
+			}
+		}
+		else if (*p == '_' || (*p != '\0' && *p == *s))
+		{
+			p++;
+			s++;
+			continue;
+		}
+		if (star_p == NULL)
+			return false;
+		p = star_p;
+		s = ++star_s;
+	}
+	while (*p == '%')
+		p++;
+	return *p == '\0';
+}
+
+/* is the client address inside the policy's cidr? */
+static bool
+enforce_addr_match(const PgmPolicy *pol, const SockAddr *addr)
+{
+	const unsigned char *bytes;
+	int			nbytes;
+	int			bits = pol->addr_bits;
+	int			i;
+
+	if (addr->addr.ss_family == AF_INET && pol->addr_family == PGSQL_AF_INET)
+	{
+		bytes = (const unsigned char *) &((const struct sockaddr_in *) &addr->addr)->sin_addr;
+		nbytes = 4;
+	}
+	else if (addr->addr.ss_family == AF_INET6 && pol->addr_family == PGSQL_AF_INET6)
+	{
+		bytes = (const unsigned char *) &((const struct sockaddr_in6 *) &addr->addr)->sin6_addr;
+		nbytes = 16;
+	}
+	else
+		return false;
+
+	for (i = 0; i < nbytes && bits > 0; i++, bits -= 8)
+	{
+		unsigned char mask = bits >= 8 ? 0xFF : (unsigned char) (0xFF << (8 - bits));
+
+		if ((bytes[i] & mask) != (pol->addr[i] & mask))
+			return false;
+	}
+	return true;
+}
+
+/* the most specific enabled policy for a backend, or -1 */
+static int
+enforce_match(const PgBackendStatus *be)
+{
+	int			best = -1;
+	int			i;
+
+	for (i = 0; i < npolicies; i++)
+	{
+		const PgmPolicy *pol = &policies[i];
+
+		if (OidIsValid(pol->roleid) && pol->roleid != be->st_userid)
+			continue;
+		if (OidIsValid(pol->dbid) && pol->dbid != be->st_databaseid)
+			continue;
+		if (pol->match_app && !enforce_like(be->st_appname, pol->app_pattern))
+			continue;
+		if (pol->match_addr && !enforce_addr_match(pol, &be->st_clientaddr))
+			continue;
+		/* policies[] is in id order, so ">" keeps the lower id on a tie */
+		if (best < 0 || pol->specificity > policies[best].specificity)
+			best = i;
+	}
+	return best;
+}
+
+/* copy the policy cache out of shared memory when it changed */
+static void
+enforce_refresh_policies(void)
+{
+	int			i;
+
+	LWLockAcquire(pgm_shared->lock, LW_SHARED);
+	if (pgm_shared->policy_generation != policies_generation)
+	{
+		npolicies = pgm_shared->npolicies;
+		memcpy(policies, pgm_shared->policies, sizeof(PgmPolicy) * npolicies);
+		policies_generation = pgm_shared->policy_generation;
+	}
+	LWLockRelease(pgm_shared->lock);
+
+	shortest_limit_us = 0;
+	for (i = 0; i < npolicies; i++)
+	{
+		int64		lims[3] = {policies[i].statement_us, policies[i].idle_xact_us, policies[i].xact_us};
+		int			j;
+
+		for (j = 0; j < 3; j++)
+			if (lims[j] > 0 && (shortest_limit_us == 0 || lims[j] < shortest_limit_us))
+				shortest_limit_us = lims[j];
+	}
+}
+
+/*
+ * The deadline that applies to a backend under a policy, or 0 if none.
+ */
+static TimestampTz
+enforce_deadline(const PgBackendStatus *be, const PgmPolicy *pol,
+				 TimestampTz *since, PgmLimitKind *kind)
+{
+	TimestampTz best = 0;
+	bool		active = (be->st_state == STATE_RUNNING || be->st_state == STATE_FASTPATH);
+	bool		idle_xact = (be->st_state == STATE_IDLEINTRANSACTION ||
+							 be->st_state == STATE_IDLEINTRANSACTION_ABORTED);
+
+	if (active && pol->statement_us > 0 && be->st_activity_start_timestamp != 0)
+	{
+		best = be->st_activity_start_timestamp + pol->statement_us;
+		*since = be->st_activity_start_timestamp;
+		*kind = PGM_LIMIT_STATEMENT;
+	}
+	if (idle_xact && pol->idle_xact_us > 0 && be->st_state_start_timestamp != 0)
+	{
+		TimestampTz d = be->st_state_start_timestamp + pol->idle_xact_us;
+
+		if (best == 0 || d < best)
+		{
+			best = d;
+			*since = be->st_state_start_timestamp;
+			*kind = PGM_LIMIT_IDLE_IN_XACT;
+		}
+	}
+	if ((active || idle_xact) && pol->xact_us > 0 && be->st_xact_start_timestamp != 0)
+	{
+		TimestampTz d = be->st_xact_start_timestamp + pol->xact_us;
+
+		if (best == 0 || d < best)
+		{
+			best = d;
+			*since = be->st_xact_start_timestamp;
+			*kind = PGM_LIMIT_TRANSACTION;
+		}
+	}
+	return best;
+}
+
+static bool
+enforce_already_acted(int pid, TimestampTz since, PgmLimitKind kind)
+{
+	int			i;
+
+	for (i = 0; i < nacted; i++)
+		if (acted[i].pid == pid && acted[i].since == since && acted[i].kind == kind)
+			return true;
+	return false;
+}
+
+static void
+enforce_forget_old_actions(TimestampTz now)
+{
+	int			i,
+				keep = 0;
+
+	for (i = 0; i < nacted; i++)
+		if (!TimestampDifferenceExceeds(acted[i].acted_at, now, ENFORCE_RESIGNAL_MS))
+			acted[keep++] = acted[i];
+	nacted = keep;
+}
+
+static const char *
+enforce_limit_name(PgmLimitKind kind)
+{
+	switch (kind)
+	{
+		case PGM_LIMIT_STATEMENT:
+			return "statement_timeout";
+		case PGM_LIMIT_IDLE_IN_XACT:
+			return "idle_in_transaction_timeout";
+		case PGM_LIMIT_TRANSACTION:
+			return "transaction_timeout";
+		case PGM_LIMIT_KILL_LONG:
+			break;
+	}
+	return "pgm_kill_long";
+}
+
+/*
+ * Fill a kill record from a backend's status (also used by pgm_kill_long).
+ */
+void
+pgm_kill_record_fill(PgmKillRecord *rec, const PgBackendStatus *be, int64 ran_us)
+{
+	memset(rec, 0, sizeof(PgmKillRecord));
+	rec->at = GetCurrentTimestamp();
+	rec->pid = be->st_procpid;
+	rec->roleid = be->st_userid;
+	rec->dbid = be->st_databaseid;
+	strlcpy(rec->appname, be->st_appname, sizeof(rec->appname));
+	rec->clientaddr = be->st_clientaddr;
+	strlcpy(rec->state, pgm_backend_state_name(be->st_state), sizeof(rec->state));
+	rec->ran_us = ran_us;
+	rec->query_id = (int64) be->st_query_id;
+	strlcpy(rec->query, pgm_clip_query(be->st_activity_raw), sizeof(rec->query));
+}
+
+/*
+ * Act on one due backend, after checking in a fresh read of the status
+ * array that it is still the same statement / idle spell / transaction.
+ */
+static void
+enforce_act(const EnforceDue *due, TimestampTz now)
+{
+	int			n = pgstat_fetch_stat_numbackends();
+	int			i;
+
+	for (i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be;
+		const PgmPolicy *pol = &policies[due->policy];
+		TimestampTz since = 0;
+		PgmLimitKind kind = PGM_LIMIT_STATEMENT;
+		PgmKillRecord rec;
+		bool		terminate;
+		int			err = 0;
+		const EnforceRole *role;
+
+		if (local == NULL || local->backendStatus.st_procpid != due->pid)
+			continue;
+		be = &local->backendStatus;
+		if (enforce_deadline(be, pol, &since, &kind) == 0 ||
+			since != due->since || kind != due->kind)
+			return;				/* moved on meanwhile: nothing to do */
+
+		terminate = (kind != PGM_LIMIT_STATEMENT) || pol->terminate;
+		pgm_kill_record_fill(&rec, be, now - since);
+		rec.policy_id = pol->id;
+		rec.limit_kind = kind;
+		rec.terminate = terminate;
+		rec.succeeded = pgm_send_signal(be->st_procpid,
+										terminate ? PGM_ACTION_TERMINATE : PGM_ACTION_CANCEL,
+										&err);
+		if (!rec.succeeded)
+			strlcpy(rec.detail, err == ESRCH ? "backend exited" : strerror(err), sizeof(rec.detail));
+
+		if (rec.succeeded)
+			pg_atomic_fetch_add_u64(terminate ? &pgm_shared->sessions_terminated
+									: &pgm_shared->statements_cancelled, 1);
+		else
+			pg_atomic_fetch_add_u64(&pgm_shared->signals_failed, 1);
+		pgm_kill_queue_push(&rec);
+
+		role = enforce_role(be->st_userid);
+		ereport(LOG,
+				(errmsg("pgmanage: %s backend %d of role \"%s\" after %.3f s: policy %d %s (query id %lld)%s",
+						terminate ? "terminated" : "cancelled the statement of",
+						be->st_procpid, role ? NameStr(role->name) : "?",
+						(now - since) / 1000000.0, pol->id,
+						enforce_limit_name(kind), (long long) be->st_query_id,
+						rec.succeeded ? "" : ": signal failed")));
+
+		if (nacted < ENFORCE_MAX_DUE)
+		{
+			acted[nacted] = *due;
+			acted[nacted].acted_at = now;
+			nacted++;
+		}
+		return;
+	}
+}
+
+long
+pgm_enforce_tick(TimestampTz now)
+{
+	EnforceDue *due;
+	int			ndue = 0;
+	TimestampTz next = 0;
+	long		timeout_ms = pgm_naptime_ms;
+	int			n;
+	int			i;
+	MemoryContext oldcxt;
+
+	enforce_refresh_policies();
+	enforce_forget_old_actions(now);
+	if (!pgm_enforce_timeouts || npolicies == 0)
+	{
+		LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
+		pgm_shared->launcher.next_deadline = 0;
+		LWLockRelease(pgm_shared->lock);
+		return timeout_ms;
+	}
+
+	if (enforce_cxt == NULL)
+		enforce_cxt = AllocSetContextCreate(TopMemoryContext, "pgmanage enforcer",
+											ALLOCSET_DEFAULT_SIZES);
+
+	/* a transaction for catalog lookups (superuser status, role names) */
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	oldcxt = MemoryContextSwitchTo(enforce_cxt);
+	roles = NULL;
+	due = palloc(sizeof(EnforceDue) * ENFORCE_MAX_DUE);
+
+	pgstat_clear_backend_activity_snapshot();
+	n = pgstat_fetch_stat_numbackends();
+	for (i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be;
+		int			p;
+		TimestampTz since = 0;
+		PgmLimitKind kind = PGM_LIMIT_STATEMENT;
+		TimestampTz deadline;
+
+		if (local == NULL)
+			continue;
+		be = &local->backendStatus;
+		if (!pgm_is_client_backend(be) || be->st_procpid == MyProcPid)
+			continue;
+		p = enforce_match(be);
+		if (p < 0)
+			continue;
+		deadline = enforce_deadline(be, &policies[p], &since, &kind);
+		if (deadline == 0 || enforce_already_acted(be->st_procpid, since, kind))
+			continue;
+		if (policies[p].exempt_superusers)
+		{
+			const EnforceRole *role = enforce_role(be->st_userid);
+
+			if (role == NULL || role->super)
+				continue;		/* a superuser, or a role being dropped */
+		}
+		if (deadline <= now)
+		{
+			if (ndue < ENFORCE_MAX_DUE)
+			{
+				due[ndue].pid = be->st_procpid;
+				due[ndue].since = since;
+				due[ndue].kind = kind;
+				due[ndue].policy = p;
+				ndue++;
+			}
+		}
+		else if (next == 0 || deadline < next)
+			next = deadline;
+	}
+
+	if (ndue > 0)
+	{
+		/* re-read the status array once, then act on each due backend */
+		pgstat_clear_backend_activity_snapshot();
+		for (i = 0; i < ndue; i++)
+			enforce_act(&due[i], GetCurrentTimestamp());
+	}
+	pgstat_clear_backend_activity_snapshot();
+
+	MemoryContextSwitchTo(oldcxt);
+	CommitTransactionCommand();
+	MemoryContextReset(enforce_cxt);
+	roles = NULL;
+
+	/* sleep until the next deadline, no longer than naptime or the shortest limit */
+	if (shortest_limit_us > 0 && shortest_limit_us / 1000 < timeout_ms)
+		timeout_ms = Max(1, shortest_limit_us / 1000);
+	if (next != 0)
+	{
+		TimestampTz wake = next;
+		long		ms = (long) ((wake - GetCurrentTimestamp() + 999) / 1000);
+
+		timeout_ms = Max(0, Min(timeout_ms, ms));
+	}
+	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
+	pgm_shared->launcher.next_deadline = next;
+	LWLockRelease(pgm_shared->lock);
+	return timeout_ms;
+}

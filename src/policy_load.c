@@ -1,0 +1,194 @@
+/*-------------------------------------------------------------------------
+ * policy_load.c
+ *		From the table pgm_timeout_policy to the policy cache in shared
+ *		memory, where the launcher reads it.
+ *
+ * The worker calls pgm_policy_load() when a change was committed (the
+ * statement trigger pgm_policy_changed() asks for a reload at COMMIT, and
+ * wakes the worker) and, as a safety net that also covers standbys (where
+ * the trigger fires on the primary only), once per naptime.  Names are
+ * resolved to OIDs here, so the launcher matches backends without any
+ * catalog access; a policy naming a role or database that does not exist
+ * matches nothing.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/dbcommands.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/inet.h"
+
+#include "pgmanage.h"
+#include "shmem.h"
+
+PG_FUNCTION_INFO_V1(pgm_policy_changed);
+
+static bool reload_at_commit = false;
+static bool xact_callback_registered = false;
+
+static void
+policy_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (reload_at_commit && pgm_shared != NULL)
+			{
+				pg_atomic_write_u32(&pgm_shared->policy_reload_requested, 1);
+				if (pgm_shared->worker_latch)
+					SetLatch(pgm_shared->worker_latch);
+			}
+			reload_at_commit = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			reload_at_commit = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Statement trigger on pgm_timeout_policy: ask the worker to reload the
+ * policies when (and only if) this transaction commits.
+ */
+Datum
+pgm_policy_changed(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("pgm_policy_changed() must be called as a trigger")));
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(policy_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+	reload_at_commit = true;
+	return PointerGetDatum(NULL);
+}
+
+static int64
+policy_get_int64(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+/*
+ * Read the enabled policies (in id order) and publish them.  Runs inside
+ * the worker's transaction, with SPI connected.  Returns the number loaded.
+ */
+int
+pgm_policy_load(const char *schema)
+{
+	StringInfoData sql;
+	PgmPolicy  *loaded;
+	int			n = 0;
+	uint64		i;
+	bool		changed;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT id, role_name::text, database_name::text, application_name, client_addr,"
+					 " (pg_catalog.date_part('epoch', statement_timeout) * 1000000)::int8,"
+					 " (pg_catalog.date_part('epoch', idle_in_transaction_timeout) * 1000000)::int8,"
+					 " (pg_catalog.date_part('epoch', transaction_timeout) * 1000000)::int8,"
+					 " action OPERATOR(pg_catalog.=) 'terminate', exempt_superusers"
+					 " FROM %s.pgm_timeout_policy WHERE enabled ORDER BY id",
+					 quote_identifier(schema));
+	if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pgm_timeout_policy");
+
+	loaded = palloc0(sizeof(PgmPolicy) * PGM_MAX_POLICIES);
+	for (i = 0; i < SPI_processed && n < PGM_MAX_POLICIES; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		PgmPolicy  *pol = &loaded[n];
+		char	   *role = SPI_getvalue(tup, desc, 2);
+		char	   *db = SPI_getvalue(tup, desc, 3);
+		char	   *app = SPI_getvalue(tup, desc, 4);
+		bool		isnull;
+		Datum		addr = SPI_getbinval(tup, desc, 5, &isnull);
+
+		memset(pol, 0, sizeof(PgmPolicy));
+		pol->id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		if (role)
+		{
+			pol->roleid = get_role_oid(role, true);
+			if (!OidIsValid(pol->roleid))
+				continue;		/* no such role: matches nothing */
+		}
+		if (db)
+		{
+			pol->dbid = get_database_oid(db, true);
+			if (!OidIsValid(pol->dbid))
+				continue;
+		}
+		if (app)
+		{
+			pol->match_app = true;
+			strlcpy(pol->app_pattern, app, NAMEDATALEN);
+		}
+		if (!isnull)
+		{
+			inet	   *ip = DatumGetInetPP(addr);
+
+			pol->match_addr = true;
+			pol->addr_family = ip_family(ip);
+			pol->addr_bits = ip_bits(ip);
+			memcpy(pol->addr, ip_addr(ip), ip_addrsize(ip));
+		}
+		pol->statement_us = policy_get_int64(tup, desc, 6);
+		pol->idle_xact_us = policy_get_int64(tup, desc, 7);
+		pol->xact_us = policy_get_int64(tup, desc, 8);
+		pol->terminate = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
+		pol->exempt_superusers = DatumGetBool(SPI_getbinval(tup, desc, 10, &isnull));
+		pol->specificity = (role ? 8 : 0) + (db ? 4 : 0) + (app ? 2 : 0) + (pol->match_addr ? 1 : 0);
+		n++;
+	}
+	if (SPI_processed > PGM_MAX_POLICIES)
+		ereport(WARNING,
+				(errmsg("pgmanage: only the first %d enabled timeout policies are enforced", PGM_MAX_POLICIES)));
+
+	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
+	changed = (n != pgm_shared->npolicies ||
+			   memcmp(loaded, pgm_shared->policies, sizeof(PgmPolicy) * n) != 0);
+	if (changed)
+	{
+		memcpy(pgm_shared->policies, loaded, sizeof(PgmPolicy) * n);
+		pgm_shared->npolicies = n;
+		pgm_shared->policy_generation++;
+	}
+	LWLockRelease(pgm_shared->lock);
+	if (changed && pgm_shared->launcher_latch)
+		SetLatch(pgm_shared->launcher_latch);
+	pfree(loaded);
+	return n;
+}
+
+/* the extension is gone: enforce nothing */
+void
+pgm_policy_clear(void)
+{
+	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
+	if (pgm_shared->npolicies != 0)
+	{
+		pgm_shared->npolicies = 0;
+		pgm_shared->policy_generation++;
+	}
+	LWLockRelease(pgm_shared->lock);
+	if (pgm_shared->launcher_latch)
+		SetLatch(pgm_shared->launcher_latch);
+}

@@ -1,0 +1,120 @@
+/*-------------------------------------------------------------------------
+ * utility_hook.c
+ *		Keeps the pgmanage worker out of the way of commands that need its
+ *		database to themselves.
+ *
+ * DROP DATABASE, ALTER DATABASE ... RENAME and CREATE DATABASE ... TEMPLATE
+ * fail while another session is connected to the database.  When one of
+ * them names the worker's database, this hook asks the launcher to stay
+ * away from it for a while, stops the worker and waits (at most
+ * UTILITY_WAIT_MS) for it to leave, then runs the command.  The launcher
+ * starts the worker again once the database exists (under whichever name
+ * pgmanage.database gives).
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "commands/defrem.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "tcop/utility.h"
+#include "utils/timestamp.h"
+
+#include "pgmanage.h"
+#include "shmem.h"
+
+#define UTILITY_WAIT_MS 5000
+#define UTILITY_HOLD_MS 10000
+
+static ProcessUtility_hook_type prev_utility_hook = NULL;
+
+/* the database a utility statement needs exclusive use of, if any */
+static const char *
+utility_exclusive_db(Node *stmt)
+{
+	if (IsA(stmt, DropdbStmt))
+		return ((DropdbStmt *) stmt)->dbname;
+	if (IsA(stmt, RenameStmt) && ((RenameStmt *) stmt)->renameType == OBJECT_DATABASE)
+		return ((RenameStmt *) stmt)->subname;
+	if (IsA(stmt, CreatedbStmt))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((CreatedbStmt *) stmt)->options)
+		{
+			DefElem    *opt = lfirst_node(DefElem, lc);
+
+			if (strcmp(opt->defname, "template") == 0 && opt->arg)
+				return defGetString(opt);
+		}
+	}
+	return NULL;
+}
+
+static void
+utility_release_database(const char *dbname)
+{
+	int			pid;
+	int			waited = 0;
+
+	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
+	pid = pgm_shared->worker.pid;
+	if (pid == 0 || strcmp(pgm_shared->worker_db, dbname) != 0)
+	{
+		LWLockRelease(pgm_shared->lock);
+		return;
+	}
+	pgm_shared->hold_worker_until =
+		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), UTILITY_HOLD_MS);
+	LWLockRelease(pgm_shared->lock);
+
+	ereport(LOG,
+			(errmsg("pgmanage: stopping the worker so that database \"%s\" can be dropped or changed",
+					dbname)));
+	kill(pid, SIGTERM);
+	while (waited < UTILITY_WAIT_MS)
+	{
+		bool		gone;
+
+		LWLockAcquire(pgm_shared->lock, LW_SHARED);
+		gone = (pgm_shared->worker.pid != pid);
+		LWLockRelease(pgm_shared->lock);
+		if (gone)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		waited += 10;
+	}
+}
+
+static void
+pgm_process_utility(PlannedStmt *pstmt, const char *queryString,
+					bool readOnlyTree, ProcessUtilityContext context,
+					ParamListInfo params, QueryEnvironment *queryEnv,
+					DestReceiver *dest, QueryCompletion *qc)
+{
+	const char *dbname = utility_exclusive_db(pstmt->utilityStmt);
+
+	if (dbname != NULL && pgm_shared != NULL)
+		utility_release_database(dbname);
+
+	if (prev_utility_hook)
+		prev_utility_hook(pstmt, queryString, readOnlyTree, context,
+						  params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+void
+pgm_install_utility_hook(void)
+{
+	prev_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = pgm_process_utility;
+}
