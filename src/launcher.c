@@ -43,8 +43,16 @@
 /* seconds the postmaster waits before restarting a crashed launcher */
 #define LAUNCHER_RESTART_SECONDS 5
 
-static BackgroundWorkerHandle *worker_handle = NULL;
-static char worker_handle_db[NAMEDATALEN];
+/* the children, by PgmChild: bgw_type / application_name and entry point */
+static const struct
+{
+	const char *name;
+	const char *function;
+}			launcher_children[PGM_NUM_CHILDREN] = {
+	[PGM_CHILD_WORKER] = {"pgmanage worker", "pgm_worker_main"},
+};
+
+static BackgroundWorkerHandle *child_handle[PGM_NUM_CHILDREN];
 static char missing_db_logged[NAMEDATALEN];
 static TimestampTz next_db_check = 0;
 
@@ -65,48 +73,49 @@ pgm_register_launcher(void)
 }
 
 /*
- * Is a worker alive (or starting)?  Ours, through its handle; or one that
- * a previous launcher started, through the pid it keeps in shared memory
- * (the worker clears it when it exits).
+ * Is a child alive (or starting)?  Ours, through its handle; or one that a
+ * previous launcher started, through the pid it keeps in shared memory
+ * (the child clears it when it exits).  *db: the database it runs in.
  */
 static bool
-launcher_worker_alive(void)
+launcher_child_alive(PgmChild which, char *db)
 {
 	pid_t		pid;
 	int			shared_pid;
 
-	if (worker_handle != NULL)
+	if (child_handle[which] != NULL)
 	{
-		switch (GetBackgroundWorkerPid(worker_handle, &pid))
+		switch (GetBackgroundWorkerPid(child_handle[which], &pid))
 		{
 			case BGWH_STARTED:
 			case BGWH_NOT_YET_STARTED:
-				return true;
+				break;
 			default:
-				pfree(worker_handle);
-				worker_handle = NULL;
+				pfree(child_handle[which]);
+				child_handle[which] = NULL;
 		}
 	}
 	LWLockAcquire(pgm_shared->lock, LW_SHARED);
-	shared_pid = pgm_shared->worker.pid;
-	if (shared_pid != 0 && worker_handle == NULL && worker_handle_db[0] == '\0')
-		strlcpy(worker_handle_db, pgm_shared->worker_db, NAMEDATALEN);
+	shared_pid = pgm_shared->children[which].pid;
+	strlcpy(db, pgm_shared->children[which].database, NAMEDATALEN);
 	LWLockRelease(pgm_shared->lock);
-	return shared_pid != 0;
+	if (child_handle[which] != NULL && shared_pid == 0)
+		strlcpy(db, pgm_database, NAMEDATALEN);	/* starting up */
+	return child_handle[which] != NULL || shared_pid != 0;
 }
 
 static void
-launcher_stop_worker(void)
+launcher_stop_child(PgmChild which)
 {
 	int			pid;
 
-	if (worker_handle != NULL)
+	if (child_handle[which] != NULL)
 	{
-		TerminateBackgroundWorker(worker_handle);
+		TerminateBackgroundWorker(child_handle[which]);
 		return;
 	}
 	LWLockAcquire(pgm_shared->lock, LW_SHARED);
-	pid = pgm_shared->worker.pid;
+	pid = pgm_shared->children[which].pid;
 	LWLockRelease(pgm_shared->lock);
 	if (pid != 0)
 		kill(pid, SIGTERM);
@@ -146,28 +155,60 @@ launcher_database_oid(const char *dbname)
 	return dboid;
 }
 
+static void
+launcher_start_child(PgmChild which)
+{
+	BackgroundWorker bgw;
+
+	memset(&bgw, 0, sizeof(bgw));
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_ConsistentState;
+	bgw.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(bgw.bgw_library_name, "pgmanage", BGW_MAXLEN);
+	strlcpy(bgw.bgw_function_name, launcher_children[which].function, BGW_MAXLEN);
+	strlcpy(bgw.bgw_name, launcher_children[which].name, BGW_MAXLEN);
+	strlcpy(bgw.bgw_type, launcher_children[which].name, BGW_MAXLEN);
+	strlcpy(bgw.bgw_extra, pgm_database, BGW_EXTRALEN);
+	bgw.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&bgw, &child_handle[which]))
+	{
+		child_handle[which] = NULL;
+		pgm_proc_error(&pgm_shared->launcher,
+					   "could not start %s: no free background worker slot (max_worker_processes)",
+					   launcher_children[which].name);
+	}
+}
+
 /*
- * Keep one worker running in pgmanage.database, if that database exists
- * and no DROP DATABASE asked us to stay away.
+ * Keep every child running in pgmanage.database, if that database exists
+ * and no DROP DATABASE asked us to stay away; restart children that run
+ * in a database pgmanage.database no longer names.
  */
 static void
 launcher_supervise(TimestampTz now)
 {
-	Oid			dboid;
-	BackgroundWorker bgw;
+	bool		need_start[PGM_NUM_CHILDREN];
+	bool		any = false;
 	bool		hold;
+	Oid			dboid;
+	int			i;
 
-	if (launcher_worker_alive())
+	for (i = 0; i < PGM_NUM_CHILDREN; i++)
 	{
-		if (strcmp(worker_handle_db, pgm_database) != 0)
+		char		db[NAMEDATALEN];
+
+		need_start[i] = !launcher_child_alive(i, db);
+		if (!need_start[i] && strcmp(db, pgm_database) != 0)
 		{
 			ereport(LOG,
-					(errmsg("pgmanage: pgmanage.database changed from \"%s\" to \"%s\", restarting the worker",
-							worker_handle_db, pgm_database)));
-			launcher_stop_worker();
+					(errmsg("pgmanage: pgmanage.database changed from \"%s\" to \"%s\", restarting the %s",
+							db, pgm_database, launcher_children[i].name)));
+			launcher_stop_child(i);
 		}
-		return;
+		any |= need_start[i];
 	}
+	if (!any)
+		return;
 
 	LWLockAcquire(pgm_shared->lock, LW_SHARED);
 	hold = pgm_shared->hold_worker_until > now;
@@ -192,24 +233,9 @@ launcher_supervise(TimestampTz now)
 	}
 	missing_db_logged[0] = '\0';
 
-	memset(&bgw, 0, sizeof(bgw));
-	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	bgw.bgw_start_time = BgWorkerStart_ConsistentState;
-	bgw.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(bgw.bgw_library_name, "pgmanage", BGW_MAXLEN);
-	strlcpy(bgw.bgw_function_name, "pgm_worker_main", BGW_MAXLEN);
-	strlcpy(bgw.bgw_name, "pgmanage worker", BGW_MAXLEN);
-	strlcpy(bgw.bgw_type, "pgmanage worker", BGW_MAXLEN);
-	strlcpy(bgw.bgw_extra, pgm_database, BGW_EXTRALEN);
-	bgw.bgw_notify_pid = MyProcPid;
-	if (!RegisterDynamicBackgroundWorker(&bgw, &worker_handle))
-	{
-		worker_handle = NULL;
-		pgm_proc_error(&pgm_shared->launcher,
-					   "could not register the pgmanage worker (max_worker_processes reached?)");
-		return;
-	}
-	strlcpy(worker_handle_db, pgm_database, NAMEDATALEN);
+	for (i = 0; i < PGM_NUM_CHILDREN; i++)
+		if (need_start[i])
+			launcher_start_child(i);
 }
 
 void
@@ -226,7 +252,7 @@ pgm_launcher_main(Datum arg)
 	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
 	pgm_shared->launcher.pid = MyProcPid;
 	pgm_shared->launcher.started_at = GetCurrentTimestamp();
-	pgm_shared->launcher_latch = MyLatch;
+	pgm_shared->launcher.latch = MyLatch;
 	LWLockRelease(pgm_shared->lock);
 
 	ereport(LOG, (errmsg("pgmanage launcher started")));

@@ -46,10 +46,6 @@ extern void pgm_kill_record_fill(struct PgmKillRecord *rec, const PgBackendStatu
 extern int	pgm_policy_load(const char *schema);
 extern void pgm_policy_clear(void);
 
-/* store.c: the one place that writes pgmanage's tables */
-extern int	pgm_store_kill_log(const char *schema, uint64 *through_seq);
-extern void pgm_store_prune(const char *schema);
-
 /* utility_hook.c: keeps the worker out of the way of DROP DATABASE */
 extern void pgm_install_utility_hook(void);
 

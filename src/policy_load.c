@@ -23,7 +23,9 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inet.h"
+#include "utils/timestamp.h"
 
+#include "duty.h"
 #include "pgmanage.h"
 #include "shmem.h"
 
@@ -42,8 +44,8 @@ policy_xact_callback(XactEvent event, void *arg)
 			if (reload_at_commit && pgm_shared != NULL)
 			{
 				pg_atomic_write_u32(&pgm_shared->policy_reload_requested, 1);
-				if (pgm_shared->worker_latch)
-					SetLatch(pgm_shared->worker_latch);
+				if (pgm_shared->children[PGM_CHILD_WORKER].latch)
+					SetLatch(pgm_shared->children[PGM_CHILD_WORKER].latch);
 			}
 			reload_at_commit = false;
 			break;
@@ -172,8 +174,8 @@ pgm_policy_load(const char *schema)
 		pgm_shared->policy_generation++;
 	}
 	LWLockRelease(pgm_shared->lock);
-	if (changed && pgm_shared->launcher_latch)
-		SetLatch(pgm_shared->launcher_latch);
+	if (changed && pgm_shared->launcher.latch)
+		SetLatch(pgm_shared->launcher.latch);
 	pfree(loaded);
 	return n;
 }
@@ -189,6 +191,23 @@ pgm_policy_clear(void)
 		pgm_shared->policy_generation++;
 	}
 	LWLockRelease(pgm_shared->lock);
-	if (pgm_shared->launcher_latch)
-		SetLatch(pgm_shared->launcher_latch);
+	if (pgm_shared->launcher.latch)
+		SetLatch(pgm_shared->launcher.latch);
+}
+
+/*
+ * Worker duty: reload when a change was committed, and at least once per
+ * naptime (standbys get no trigger call: changes arrive by replay).
+ */
+void
+pgm_policy_duty(PgmDutyContext *ctx)
+{
+	static TimestampTz next_poll = 0;
+
+	if (pg_atomic_exchange_u32(&pgm_shared->policy_reload_requested, 0) != 0 ||
+		ctx->now >= next_poll)
+	{
+		pgm_policy_load(ctx->schema);
+		next_poll = TimestampTzPlusMilliseconds(ctx->now, pgm_naptime_ms);
+	}
 }

@@ -103,8 +103,8 @@ pgm_kill_queue_push(const PgmKillRecord *rec)
 	pgm_shared->queue[slot].seq = ++pgm_shared->queue_next_seq;
 	pgm_shared->queue_count++;
 	LWLockRelease(pgm_shared->lock);
-	if (pgm_shared->worker_latch)
-		SetLatch(pgm_shared->worker_latch);
+	if (pgm_shared->children[PGM_CHILD_WORKER].latch)
+		SetLatch(pgm_shared->children[PGM_CHILD_WORKER].latch);
 }
 
 /* copy up to max of the oldest records, without removing them */

@@ -20,6 +20,16 @@
 #define PGM_KILL_QUEUE_SIZE 256
 #define PGM_ERROR_LEN 256
 
+/*
+ * The launcher's children: dynamic background workers connected to
+ * pgmanage.database (launcher.c keeps them running).
+ */
+typedef enum PgmChild
+{
+	PGM_CHILD_WORKER,			/* worker.c: tables, policies, logs */
+	PGM_NUM_CHILDREN
+} PgmChild;
+
 /* which limit a policy action enforced */
 typedef enum PgmLimitKind
 {
@@ -73,6 +83,8 @@ typedef struct PgmKillRecord
 typedef struct PgmProcStatus
 {
 	int			pid;
+	Latch	   *latch;
+	char		database[NAMEDATALEN];	/* connected to (children) */
 	TimestampTz started_at;
 	TimestampTz last_wake;
 	TimestampTz next_deadline;	/* 0: none */
@@ -84,12 +96,9 @@ typedef struct PgmShared
 {
 	LWLock	   *lock;
 
-	/* the launcher (no database) and the database worker */
+	/* the launcher (no database) and the children it runs in pgmanage.database */
 	PgmProcStatus launcher;
-	PgmProcStatus worker;
-	Latch	   *launcher_latch;
-	Latch	   *worker_latch;
-	char		worker_db[NAMEDATALEN];
+	PgmProcStatus children[PGM_NUM_CHILDREN];
 	bool		extension_found;
 	TimestampTz hold_worker_until;	/* DROP DATABASE in progress */
 
@@ -123,6 +132,9 @@ extern void pgm_shmem_require(void);
 extern void pgm_kill_queue_push(const PgmKillRecord *rec);
 extern int	pgm_kill_queue_peek(PgmKillRecord *out, int max);
 extern void pgm_kill_queue_consume(uint64 through_seq);
+/* child.c */
+extern PgmProcStatus *pgm_child_start(PgmChild which, const char *name);
+
 extern void pgm_proc_error(PgmProcStatus *st, const char *fmt,...) pg_attribute_printf(2, 3);
 
 #endif							/* PGM_SHMEM_H */

@@ -78,8 +78,8 @@ pgm_status(PG_FUNCTION_ARGS)
 
 	LWLockAcquire(pgm_shared->lock, LW_SHARED);
 	launcher = pgm_shared->launcher;
-	worker = pgm_shared->worker;
-	strlcpy(worker_db, pgm_shared->worker_db, NAMEDATALEN);
+	worker = pgm_shared->children[PGM_CHILD_WORKER];
+	strlcpy(worker_db, pgm_shared->children[PGM_CHILD_WORKER].database, NAMEDATALEN);
 	npolicies = pgm_shared->npolicies;
 	pending = pgm_shared->queue_count;
 	ext_found = pgm_shared->extension_found;

@@ -23,10 +23,12 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "duty.h"
 #include "pgmanage.h"
 #include "shmem.h"
 
 #define STORE_BATCH 64
+#define STORE_PRUNE_INTERVAL_MS (60 * 1000)
 #define KILL_LOG_COLS 16
 
 /*
@@ -64,7 +66,7 @@ store_limit_name(PgmLimitKind kind)
  * commits, then calls pgm_kill_queue_consume() with the last seq written
  * (returned through *through_seq).
  */
-int
+static int
 pgm_store_kill_log(const char *schema, uint64 *through_seq)
 {
 	PgmKillRecord *recs = palloc(sizeof(PgmKillRecord) * STORE_BATCH);
@@ -131,7 +133,7 @@ pgm_store_kill_log(const char *schema, uint64 *through_seq)
 /*
  * Delete what is older than its table's retention setting.
  */
-void
+static void
 pgm_store_prune(const char *schema)
 {
 	StringInfoData sql;
@@ -143,4 +145,34 @@ pgm_store_prune(const char *schema)
 					 quote_identifier(schema), pgm_kill_log_retention_min);
 	if (SPI_execute(sql.data, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not prune pgm_kill_log");
+}
+
+static uint64 kill_log_through_seq = 0;
+static int	kill_log_written = 0;
+
+/* after commit: the written records may leave the queue */
+static void
+store_kill_log_committed(void *arg)
+{
+	pgm_kill_queue_consume(kill_log_through_seq);
+	pg_atomic_fetch_add_u64(&pgm_shared->kill_log_written, kill_log_written);
+}
+
+/*
+ * Worker duty (primary only): write queued kill records, prune old rows
+ * once a minute.
+ */
+void
+pgm_kill_log_duty(PgmDutyContext *ctx)
+{
+	static TimestampTz next_prune = 0;
+
+	kill_log_written = pgm_store_kill_log(ctx->schema, &kill_log_through_seq);
+	if (kill_log_written > 0)
+		ctx->after_commit = store_kill_log_committed;
+	if (ctx->now >= next_prune)
+	{
+		pgm_store_prune(ctx->schema);
+		next_prune = TimestampTzPlusMilliseconds(ctx->now, STORE_PRUNE_INTERVAL_MS);
+	}
 }

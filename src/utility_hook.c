@@ -58,30 +58,37 @@ utility_exclusive_db(Node *stmt)
 static void
 utility_release_database(const char *dbname)
 {
-	int			pid;
+	int			pids[PGM_NUM_CHILDREN];
+	int			n = 0;
 	int			waited = 0;
+	int			i;
 
 	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
-	pid = pgm_shared->worker.pid;
-	if (pid == 0 || strcmp(pgm_shared->worker_db, dbname) != 0)
-	{
-		LWLockRelease(pgm_shared->lock);
-		return;
-	}
-	pgm_shared->hold_worker_until =
-		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), UTILITY_HOLD_MS);
+	for (i = 0; i < PGM_NUM_CHILDREN; i++)
+		if (pgm_shared->children[i].pid != 0 &&
+			strcmp(pgm_shared->children[i].database, dbname) == 0)
+			pids[n++] = pgm_shared->children[i].pid;
+	if (n > 0)
+		pgm_shared->hold_worker_until =
+			TimestampTzPlusMilliseconds(GetCurrentTimestamp(), UTILITY_HOLD_MS);
 	LWLockRelease(pgm_shared->lock);
+	if (n == 0)
+		return;
 
 	ereport(LOG,
-			(errmsg("pgmanage: stopping the worker so that database \"%s\" can be dropped or changed",
+			(errmsg("pgmanage: stopping its processes in database \"%s\" so that it can be dropped or changed",
 					dbname)));
-	kill(pid, SIGTERM);
+	for (i = 0; i < n; i++)
+		kill(pids[i], SIGTERM);
 	while (waited < UTILITY_WAIT_MS)
 	{
-		bool		gone;
+		bool		gone = true;
 
 		LWLockAcquire(pgm_shared->lock, LW_SHARED);
-		gone = (pgm_shared->worker.pid != pid);
+		for (i = 0; i < PGM_NUM_CHILDREN; i++)
+			if (pgm_shared->children[i].pid != 0 &&
+				strcmp(pgm_shared->children[i].database, dbname) == 0)
+				gone = false;
 		LWLockRelease(pgm_shared->lock);
 		if (gone)
 			break;

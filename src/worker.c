@@ -3,11 +3,10 @@
  *		The pgmanage worker: a dynamic background worker that the launcher
  *		starts in pgmanage.database, where pgmanage's tables live.
  *
- * Its loop only waits and dispatches.  Each pass is one short transaction:
- * find the extension (if it is missing, say so once and wait), reload the
- * timeout policies when asked or once per naptime, write queued kill
- * records to pgm_kill_log and prune old rows (on a primary only).  An
- * error in a pass is logged (once per distinct message), kept for
+ * Its loop only waits and dispatches.  Each pass finds the extension (if
+ * it is missing, says so once and waits), then runs the duties of
+ * worker_duties[] (see duty.h), each in its own short transaction.  An
+ * error in a duty is logged (once per distinct message), kept for
  * pgm_status(), rolled back and retried at the next pass: the worker never
  * crash-loops.  Nothing here waits on the network or holds a lock across
  * the sleep, so DROP EXTENSION waits at most for one short pass.
@@ -39,30 +38,13 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "duty.h"
 #include "pgmanage.h"
 #include "shmem.h"
-
-#define WORKER_PRUNE_INTERVAL_MS (60 * 1000)
 
 static char worker_dbname[NAMEDATALEN];
 static bool missing_logged = false;
 static char last_logged_error[PGM_ERROR_LEN];
-static TimestampTz next_prune = 0;
-static TimestampTz next_policy_poll = 0;
-
-static void
-worker_on_exit(int code, Datum arg)
-{
-	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
-	if (pgm_shared->worker.pid == MyProcPid)
-	{
-		pgm_shared->worker.pid = 0;
-		pgm_shared->worker_latch = NULL;
-	}
-	LWLockRelease(pgm_shared->lock);
-	if (pgm_shared->launcher_latch)
-		SetLatch(pgm_shared->launcher_latch);
-}
 
 /* the schema an extension lives in (get_extension_schema is static in 15) */
 static Oid
@@ -86,88 +68,55 @@ worker_extension_schema(Oid extoid)
 	return nsp;
 }
 
-/*
- * One pass, inside a transaction with SPI connected.  Returns false if the
- * extension is not installed here.
- */
-static bool
-worker_pass(TimestampTz now, uint64 *through_seq, int *written)
+/* what the worker does on each pass, in this order */
+static const PgmDuty worker_duties[] = {
+	{"timeout policies", false, pgm_policy_duty},
+	{"kill log", true, pgm_kill_log_duty},
+};
+
+/* log an error once per distinct message; keep it for pgm_status() */
+static void
+worker_report_error(const char *duty, const char *message)
 {
-	Oid			extoid = get_extension_oid("pgmanage", true);
-	char	   *schema;
+	char		buf[PGM_ERROR_LEN];
 
-	if (!OidIsValid(extoid))
-		return false;
-	schema = get_namespace_name(worker_extension_schema(extoid));
-	if (schema == NULL)
-		return false;
-
-	if (pg_atomic_exchange_u32(&pgm_shared->policy_reload_requested, 0) != 0 ||
-		now >= next_policy_poll)
+	snprintf(buf, sizeof(buf), "%s: %s", duty, message);
+	if (strcmp(last_logged_error, buf) != 0)
 	{
-		pgm_policy_load(schema);
-		next_policy_poll = TimestampTzPlusMilliseconds(now, pgm_naptime_ms);
+		ereport(LOG,
+				(errmsg("pgmanage worker: %s", buf),
+				 errdetail("The worker retries at its next pass.")));
+		strlcpy(last_logged_error, buf, PGM_ERROR_LEN);
 	}
-
-	if (RecoveryInProgress())
-		return true;			/* standby: queued records wait in memory */
-
-	*written = pgm_store_kill_log(schema, through_seq);
-	if (now >= next_prune)
-	{
-		pgm_store_prune(schema);
-		next_prune = TimestampTzPlusMilliseconds(now, WORKER_PRUNE_INTERVAL_MS);
-	}
-	return true;
+	pgm_proc_error(&pgm_shared->children[PGM_CHILD_WORKER], "%s", buf);
 }
 
-static void
-worker_run_pass(TimestampTz now)
+/*
+ * Run one duty in its own transaction.  Returns false on error.
+ */
+static bool
+worker_run_duty(const PgmDuty *duty, PgmDutyContext *ctx)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
-	bool		found;
-	uint64		through_seq = 0;
-	int			written = 0;
+	volatile bool ok = true;
 
+	ctx->after_commit = NULL;
+	ctx->after_commit_arg = NULL;
 	PG_TRY();
 	{
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "pgmanage worker pass");
+		pgstat_report_activity(STATE_RUNNING, duty->name);
 
-		found = worker_pass(now, &through_seq, &written);
+		duty->run(ctx);
 
 		PopActiveSnapshot();
 		SPI_finish();
 		CommitTransactionCommand();
-
-		/* queued records leave shared memory only once they are committed */
-		if (written > 0)
-		{
-			pgm_kill_queue_consume(through_seq);
-			pg_atomic_fetch_add_u64(&pgm_shared->kill_log_written, written);
-		}
-
-		if (!found)
-		{
-			if (!missing_logged)
-				ereport(LOG,
-						(errmsg("pgmanage: extension \"pgmanage\" is not installed in database \"%s\"; timeout policies are not enforced until it is",
-								worker_dbname),
-						 errhint("Run CREATE EXTENSION pgmanage in that database.")));
-			missing_logged = true;
-			pgm_policy_clear();
-		}
-		else if (missing_logged)
-		{
-			ereport(LOG, (errmsg("pgmanage: extension found, worker active")));
-			missing_logged = false;
-		}
-		LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
-		pgm_shared->extension_found = found;
-		LWLockRelease(pgm_shared->lock);
+		if (ctx->after_commit)
+			ctx->after_commit(ctx->after_commit_arg);
 	}
 	PG_CATCH();
 	{
@@ -177,54 +126,110 @@ worker_run_pass(TimestampTz now)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
-		SPI_finish();			/* harmless if already cleaned up by abort */
+		worker_report_error(duty->name, edata->message);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	return ok;
+}
 
-		/* log each distinct error once, keep the latest for pgm_status */
-		if (strncmp(last_logged_error, edata->message, PGM_ERROR_LEN - 1) != 0)
+/*
+ * The extension's schema, or NULL if it is not installed here.  The name
+ * is copied into "schema" (NAMEDATALEN).
+ */
+static bool
+worker_find_extension(char *schema)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile bool found = false;
+
+	PG_TRY();
+	{
+		Oid			extoid;
+
+		StartTransactionCommand();
+		extoid = get_extension_oid("pgmanage", true);
+		if (OidIsValid(extoid))
 		{
-			ereport(LOG,
-					(errmsg("pgmanage worker: %s", edata->message),
-					 errdetail("The worker retries at its next pass.")));
-			strlcpy(last_logged_error, edata->message, PGM_ERROR_LEN);
+			char	   *nsp = get_namespace_name(worker_extension_schema(extoid));
+
+			if (nsp)
+			{
+				strlcpy(schema, nsp, NAMEDATALEN);
+				found = true;
+			}
 		}
-		pgm_proc_error(&pgm_shared->worker, "%s", edata->message);
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		worker_report_error("extension lookup", edata->message);
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	return found;
+}
+
+static void
+worker_pass(TimestampTz now)
+{
+	char		schema[NAMEDATALEN];
+	PgmDutyContext ctx;
+	bool		found = worker_find_extension(schema);
+	int			i;
+
+	if (!found)
+	{
+		if (!missing_logged)
+			ereport(LOG,
+					(errmsg("pgmanage: extension \"pgmanage\" is not installed in database \"%s\"; timeout policies are not enforced until it is",
+							worker_dbname),
+					 errhint("Run CREATE EXTENSION pgmanage in that database.")));
+		missing_logged = true;
+		pgm_policy_clear();
+	}
+	else if (missing_logged)
+	{
+		ereport(LOG, (errmsg("pgmanage: extension found in database \"%s\", worker active",
+							 worker_dbname)));
+		missing_logged = false;
+	}
+	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
+	pgm_shared->extension_found = found;
+	LWLockRelease(pgm_shared->lock);
+	if (!found)
+		return;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.schema = schema;
+	ctx.now = now;
+	ctx.standby = RecoveryInProgress();
+	for (i = 0; i < lengthof(worker_duties); i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (worker_duties[i].primary_only && ctx.standby)
+			continue;
+		worker_run_duty(&worker_duties[i], &ctx);
+	}
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
 void
 pgm_worker_main(Datum arg)
 {
-	char	   *dbname = worker_dbname;
+	PgmProcStatus *st = pgm_child_start(PGM_CHILD_WORKER, "pgmanage worker");
 
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-
-	strlcpy(dbname, MyBgworkerEntry->bgw_extra, NAMEDATALEN);
-	BackgroundWorkerInitializeConnection(dbname, NULL, 0);
-	pgstat_report_appname("pgmanage worker");
-
-	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
-	if (pgm_shared->worker.pid != 0 && pgm_shared->worker.pid != MyProcPid)
-	{
-		LWLockRelease(pgm_shared->lock);
-		ereport(LOG, (errmsg("pgmanage: another pgmanage worker is running (pid %d), exiting",
-							 pgm_shared->worker.pid)));
-		proc_exit(0);
-	}
-	memset(&pgm_shared->worker, 0, sizeof(PgmProcStatus));
-	pgm_shared->worker.pid = MyProcPid;
-	pgm_shared->worker.started_at = GetCurrentTimestamp();
-	pgm_shared->worker_latch = MyLatch;
-	strlcpy(pgm_shared->worker_db, dbname, NAMEDATALEN);
-	LWLockRelease(pgm_shared->lock);
-	before_shmem_exit(worker_on_exit, (Datum) 0);
+	strlcpy(worker_dbname, st->database, NAMEDATALEN);
 	pg_atomic_write_u32(&pgm_shared->policy_reload_requested, 1);
-
-	ereport(LOG, (errmsg("pgmanage worker started in database \"%s\"", dbname)));
 
 	for (;;)
 	{
@@ -235,14 +240,14 @@ pgm_worker_main(Datum arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
-			next_policy_poll = 0;
+			pg_atomic_write_u32(&pgm_shared->policy_reload_requested, 1);
 		}
 		now = GetCurrentTimestamp();
 		LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
-		pgm_shared->worker.last_wake = now;
+		st->last_wake = now;
 		LWLockRelease(pgm_shared->lock);
 
-		worker_run_pass(now);
+		worker_pass(now);
 
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
