@@ -97,6 +97,8 @@ typedef struct BloatCol
 	bool		dropped;
 	bool		has_stats;
 	bool		const_width;	/* every sampled value has the same size */
+	int			nsamples;		/* stored sizes of the MCVs or histogram */
+	int16	   *samples;		/* bounds, when all fit a 1-byte header */
 	float4		nullfrac;
 	int32		width;			/* average stored width of non-null values */
 	float4		ndistinct;		/* as pg_statistic.stadistinct */
@@ -125,6 +127,8 @@ typedef struct BloatRel
 	char		persistence;
 	int16		relnatts;
 	float4		reltuples;
+	int32		relpages;
+	int64		main_bytes;		/* -2 until stat()ed, -1 if no file */
 	RelFileNode node;
 	int			fillfactor;
 	bool		dedup_items;	/* btree deduplicate_items */
@@ -324,6 +328,63 @@ bloat_align_bytes(char attalign)
 }
 
 /*
+ * Tuples without nulls whose width varies through one varlena column: lay
+ * the tuple out for each sampled size of that column and average the
+ * MAXALIGNed sizes, then move the mean to the column's stawidth (the
+ * sample is the histogram, not a random draw).  False if the shape is not
+ * that one or there is no sample.
+ */
+static bool
+bloat_sampled_width(BloatCol **cols, int ncols, int hdr, double *bytes)
+{
+	int			var = -1;
+	double		sum = 0;
+	double		mean = 0;
+	int			s;
+	int			i;
+
+	for (i = 0; i < ncols; i++)
+	{
+		if (cols[i]->nullfrac > 0)
+			return false;
+		if (cols[i]->attlen == -1 && !cols[i]->const_width)
+		{
+			if (var >= 0 || cols[i]->nsamples == 0)
+				return false;
+			var = i;
+		}
+	}
+	if (var < 0)
+		return false;
+	for (s = 0; s < cols[var]->nsamples; s++)
+	{
+		int64		off = hdr;
+
+		for (i = 0; i < ncols; i++)
+		{
+			BloatCol   *c = cols[i];
+			int			width;
+			int			align;
+
+			if (i == var)
+				width = c->samples[s];
+			else
+				width = c->attlen > 0 ? c->attlen : c->width;
+			if (c->attlen > 0 || width > VARATT_SHORT_MAX)
+				align = bloat_align_bytes(c->attalign);
+			else
+				align = 1;
+			off = TYPEALIGN(align, off) + width;
+		}
+		sum += MAXALIGN(off);
+		mean += cols[var]->samples[s];
+	}
+	*bytes = sum / cols[var]->nsamples +
+		(cols[var]->width - mean / cols[var]->nsamples);
+	return true;
+}
+
+/*
  * Expected size of a tuple whose attributes are cols[0..ncols-1], in order,
  * after a header of hdr_plain bytes (hdr_nulls when the tuple has a null
  * bitmap).  Padding is computed at each attribute's offset; a varlena that
@@ -385,6 +446,8 @@ bloat_tuple_width(BloatCol **cols, int ncols, int hdr_plain, int hdr_nulls,
 	hoff = p_nonull * hdr_plain + (1.0 - p_nonull) * hdr_nulls;
 	if (w.fixed && (p_nonull == 0 || p_nonull == 1))
 		w.bytes = MAXALIGN((int64) rint(hoff + off));
+	else if (w.known && p_nonull == 1 && bloat_sampled_width(cols, ncols, hdr_plain, &w.bytes))
+		w.fixed = false;
 	else
 	{
 		w.fixed = false;
@@ -430,40 +493,53 @@ bloat_col(BloatCatalog *cat, Oid relid, int16 attnum)
 }
 
 /*
- * Do all sampled values of a varlena column have the same size?  The MCV
- * list and histogram bounds are the sample we have; without either the
- * width is taken to vary.
+ * The sizes the sampled values of a varlena column take in a tuple: the
+ * histogram bounds (else the MCV list) are the sample we have.  They tell
+ * whether the width varies at all, and how the final MAXALIGN of a tuple
+ * falls.  Kept only when every value fits a 1-byte header, i.e. is stored
+ * as it is sampled (never compressed or moved to TOAST).
  */
-static bool
-bloat_stats_const_width(HeapTuple statup)
+static void
+bloat_stats_samples(HeapTuple statup, BloatCol *col)
 {
-	static const int kinds[] = {STATISTIC_KIND_MCV, STATISTIC_KIND_HISTOGRAM};
-	int32		seen = -1;
-	bool		any = false;
+	static const int kinds[] = {STATISTIC_KIND_HISTOGRAM, STATISTIC_KIND_MCV};
 	int			k;
 
+	col->const_width = false;
+	col->nsamples = 0;
+	col->samples = NULL;
 	for (k = 0; k < lengthof(kinds); k++)
 	{
 		AttStatsSlot sslot;
+		bool		same = true;
 		int			i;
 
 		if (!get_attstatsslot(&sslot, statup, kinds[k], InvalidOid, ATTSTATSSLOT_VALUES))
 			continue;
+		if (sslot.nvalues == 0)
+		{
+			free_attstatsslot(&sslot);
+			continue;
+		}
+		col->samples = palloc(sizeof(int16) * sslot.nvalues);
 		for (i = 0; i < sslot.nvalues; i++)
 		{
-			int32		len = VARSIZE_ANY_EXHDR(DatumGetPointer(sslot.values[i]));
+			Size		len = VARSIZE_ANY_EXHDR(DatumGetPointer(sslot.values[i]));
 
-			if (seen >= 0 && len != seen)
-			{
-				free_attstatsslot(&sslot);
-				return false;
-			}
-			seen = len;
-			any = true;
+			if (len + VARHDRSZ_SHORT > VARATT_SHORT_MAX)
+				break;
+			col->samples[i] = (int16) (len + VARHDRSZ_SHORT);
+			if (col->samples[i] != col->samples[0])
+				same = false;
+		}
+		if (i == sslot.nvalues)
+		{
+			col->nsamples = sslot.nvalues;
+			col->const_width = same;
 		}
 		free_attstatsslot(&sslot);
+		return;
 	}
-	return any;
 }
 
 static void
@@ -515,6 +591,8 @@ bloat_read_catalogs(BloatCatalog *cat)
 		entry->persistence = form->relpersistence;
 		entry->relnatts = form->relnatts;
 		entry->reltuples = form->reltuples;
+		entry->relpages = form->relpages;
+		entry->main_bytes = -2;
 		entry->node.spcNode = OidIsValid(form->reltablespace) ?
 			form->reltablespace : MyDatabaseTableSpace;
 		entry->node.dbNode = form->relisshared ? InvalidOid : MyDatabaseId;
@@ -620,6 +698,8 @@ bloat_read_catalogs(BloatCatalog *cat)
 		col->dropped = form->attisdropped;
 		col->has_stats = false;
 		col->const_width = false;
+		col->nsamples = 0;
+		col->samples = NULL;
 		col->nullfrac = 0;
 		col->width = 0;
 		col->ndistinct = 0;
@@ -645,7 +725,10 @@ bloat_read_catalogs(BloatCatalog *cat)
 		col->nullfrac = form->stanullfrac;
 		col->width = form->stawidth;
 		col->ndistinct = form->stadistinct;
-		col->const_width = (col->attlen == -1) ? bloat_stats_const_width(tup) : true;
+		if (col->attlen == -1)
+			bloat_stats_samples(tup, col);
+		else
+			col->const_width = true;
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -697,12 +780,15 @@ bloat_equalimage(BloatCatalog *cat, const BloatIndex *ix)
 
 /* bytes of a relation's main fork, from its segment files; -1 if none */
 static int64
-bloat_main_fork_bytes(const BloatRel *rel)
+bloat_main_fork_bytes(BloatRel *rel)
 {
-	char	   *path = relpathperm(rel->node, MAIN_FORKNUM);
-	int64		total = -1;
+	char	   *path;
 	int			seg;
 
+	if (rel->main_bytes != -2)
+		return rel->main_bytes;
+	path = relpathperm(rel->node, MAIN_FORKNUM);
+	rel->main_bytes = -1;
 	for (seg = 0;; seg++)
 	{
 		char		segpath[MAXPGPATH];
@@ -714,19 +800,39 @@ bloat_main_fork_bytes(const BloatRel *rel)
 			snprintf(segpath, sizeof(segpath), "%s.%d", path, seg);
 		if (stat(segpath, &st) != 0)
 			break;
-		total = (total < 0 ? 0 : total) + st.st_size;
+		rel->main_bytes = Max(rel->main_bytes, 0) + st.st_size;
 	}
 	pfree(path);
-	return total;
+	return rel->main_bytes;
 }
 
-/* rows a table holds now: the cumulative statistics, else reltuples */
+/*
+ * Rows a table holds now.  The cumulative statistics' live tuples follow
+ * DELETEs made since the last ANALYZE; reltuples does not.  But a bulk
+ * load whose counts are flushed after an ANALYZE in the same session is
+ * counted twice there (the ANALYZE sets the count, the late flush adds the
+ * load again): so the count is capped by the density ANALYZE or VACUUM
+ * saw (reltuples / relpages) over the table's current pages, which grows
+ * with the table but never doubles it.
+ */
 static double
-bloat_table_rows(const BloatRel *table, PgStat_StatTabEntry *stats)
+bloat_table_rows(BloatRel *table, PgStat_StatTabEntry *stats)
 {
+	double		rows;
+
 	if (stats && (stats->n_live_tuples > 0 || table->reltuples <= 0))
-		return (double) stats->n_live_tuples;
-	return table->reltuples > 0 ? table->reltuples : 0;
+		rows = (double) stats->n_live_tuples;
+	else
+		rows = table->reltuples > 0 ? table->reltuples : 0;
+	if (table->relpages > 0 && table->reltuples >= 0)
+	{
+		int64		bytes = bloat_main_fork_bytes(table);
+		double		by_density = table->reltuples / table->relpages *
+			ceil((double) Max(bytes, 0) / BLCKSZ);
+
+		rows = Min(rows, ceil(by_density));
+	}
+	return rows;
 }
 
 static void
@@ -785,12 +891,26 @@ bloat_posting_group(int64 n, double base, int64 cap, double *items, double *byte
 	int64		full = n / cap;
 	int64		rem = n % cap;
 
+	if (cap < 2)
+	{
+		*items = n;
+		*bytes = n * base;
+		return;
+	}
 	*items = full + (rem > 0 ? 1 : 0);
 	*bytes = full * bloat_maxalign_d(base + cap * sizeof(ItemPointerData));
 	if (rem == 1)
 		*bytes += base;
 	else if (rem > 1)
 		*bytes += bloat_maxalign_d(base + rem * sizeof(ItemPointerData));
+}
+
+/* TIDs in the largest posting list with a key of this size */
+static int64
+bloat_posting_cap(double base)
+{
+	return (int64) floor((MAXALIGN_DOWN(PGM_BT_MAX_POSTING) - base) /
+						 sizeof(ItemPointerData));
 }
 
 /* the same for a group size that is an average: between its neighbours */
@@ -809,6 +929,8 @@ bloat_posting_avg(double g, double base, int64 cap, double *items, double *bytes
 		lo = 1;
 		frac = 0;
 	}
+	if (cap < 2)
+		cap = 1;				/* no posting list fits: plain tuples */
 	bloat_posting_group(lo, base, cap, &i1, &b1);
 	bloat_posting_group(lo + 1, base, cap, &i2, &b2);
 	*items = i1 * (1 - frac) + i2 * frac;
@@ -862,6 +984,14 @@ bloat_estimate_index(BloatCatalog *cat, BloatRow *row, PgStat_StatTabEntry *stat
 		merged[i] = *stat;
 		merged[i].attlen = layout->attlen;
 		merged[i].attalign = layout->attalign;
+
+		/*
+		 * ANALYZE measures an expression's value as computed, with a 4-byte
+		 * varlena header; the index stores a short one when it fits.
+		 */
+		if (ix->keys[i] == 0 && layout->attlen == -1 &&
+			stat->width - (VARHDRSZ - VARHDRSZ_SHORT) <= VARATT_SHORT_MAX)
+			merged[i].width = Max(stat->width - (VARHDRSZ - VARHDRSZ_SHORT), 0);
 		cols[i] = &merged[i];
 		if (i < ix->nkeyatts)
 		{
@@ -896,31 +1026,42 @@ bloat_estimate_index(BloatCatalog *cat, BloatRow *row, PgStat_StatTabEntry *stat
 	if (distinct_known && !ix->unique && rel->dedup_items &&
 		bloat_equalimage(cat, ix))
 	{
-		int64		cap = (int64) floor((MAXALIGN_DOWN(PGM_BT_MAX_POSTING) - w.bytes) /
-										sizeof(ItemPointerData));
+		double		base = w.bytes;
 		double		nonnull = rows;
 		double		nullrows = 0;
+		double		gi,
+					gb;
 
-		if (ix->nkeyatts == 1 && cols[0] && cols[0]->nullfrac > 0)
+		/* one key column with nulls: the nulls are one more group */
+		if (ix->nkeyatts == 1 && ix->natts == 1 && cols[0]->nullfrac > 0)
 		{
+			BloatCol	nn = *cols[0];
+			BloatCol   *nnp = &nn;
+
+			nn.nullfrac = 0;
+			base = bloat_tuple_width(&nnp, 1, MAXALIGN(sizeof(IndexTupleData)),
+									 MAXALIGN(sizeof(IndexTupleData)), false).bytes;
 			nullrows = rows * cols[0]->nullfrac;
 			nonnull = rows - nullrows;
+			items = nonnull;
+			bytes = nonnull * base;
 		}
 		distinct = Min(distinct, nonnull);
-		if (cap >= 2 && distinct >= 1 && distinct < nonnull)
+		if (distinct >= 1 && distinct < nonnull &&
+			bloat_posting_cap(base) >= 2)
 		{
-			double		gi,
-						gb;
-
-			bloat_posting_avg(nonnull / distinct, w.bytes, cap, &gi, &gb);
+			bloat_posting_avg(nonnull / distinct, base, bloat_posting_cap(base), &gi, &gb);
 			items = distinct * gi;
 			bytes = distinct * gb;
-			if (nullrows >= 1)
-			{
-				bloat_posting_avg(nullrows, w.bytes, cap, &gi, &gb);
-				items += gi;
-				bytes += gb;
-			}
+		}
+		if (nullrows >= 1)
+		{
+			double		nullbase = MAXALIGN(sizeof(IndexTupleData) +
+											sizeof(IndexAttributeBitMapData));
+
+			bloat_posting_avg(nullrows, nullbase, bloat_posting_cap(nullbase), &gi, &gb);
+			items += gi;
+			bytes += gb;
 		}
 	}
 	size = bytes / items;
