@@ -74,6 +74,7 @@ typedef struct RelEntry
 	Oid			toastrelid;
 	float4		reltuples;
 	int			locked_by;		/* pid holding ACCESS EXCLUSIVE, or 0 */
+	char	   *nspname;		/* looked up once, when filtering */
 } RelEntry;
 
 /*
@@ -411,16 +412,27 @@ pgm_size_report(PG_FUNCTION_ARGS)
 			continue;			/* schema dropped meanwhile */
 		if (!include_system && strcmp(nspname, "information_schema") == 0)
 			continue;
+		entry->nspname = nspname;
 		if (schema_pattern &&
 			!DatumGetBool(DirectFunctionCall2Coll(textlike, C_COLLATION_OID,
 												  CStringGetTextDatum(nspname),
 												  PointerGetDatum(schema_pattern))))
 			continue;
-		if (!see_all &&
-			pg_class_aclcheck(entry->relid, caller,
-							  ACL_SELECT | ACL_INSERT | ACL_UPDATE | ACL_DELETE |
-							  ACL_TRUNCATE | ACL_REFERENCES | ACL_TRIGGER) != ACLCHECK_OK)
-			continue;
+		if (!see_all)
+		{
+			bool		is_missing = false;
+
+			/*
+			 * The catalog snapshot may have moved on since the pg_class scan
+			 * (opening pg_index accepts invalidations): a relation dropped
+			 * meanwhile is skipped here rather than raising 42P01.
+			 */
+			if (pg_class_aclcheck_ext(entry->relid, caller,
+									  ACL_SELECT | ACL_INSERT | ACL_UPDATE | ACL_DELETE |
+									  ACL_TRUNCATE | ACL_REFERENCES | ACL_TRIGGER,
+									  &is_missing) != ACLCHECK_OK || is_missing)
+				continue;
+		}
 		sorted[nsorted++] = entry;
 	}
 	qsort(sorted, nsorted, sizeof(RelEntry *), size_cmp_desc);
@@ -434,7 +446,7 @@ pgm_size_report(PG_FUNCTION_ARGS)
 		entry = sorted[i];
 		total = entry->own_bytes + entry->index_bytes + entry->toast_bytes;
 		memset(nulls, 0, sizeof(nulls));
-		values[0] = CStringGetTextDatum(get_namespace_name(entry->nspoid));
+		values[0] = CStringGetTextDatum(entry->nspname);
 		values[1] = CStringGetTextDatum(NameStr(entry->relname));
 		values[2] = CStringGetTextDatum(size_kind_name(entry->relkind));
 		values[3] = Int64GetDatum(entry->own_bytes);
