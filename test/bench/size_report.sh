@@ -11,10 +11,13 @@
 # it at the end, also on failure or Ctrl-C.
 #
 # Each query runs through psql with \timing, output discarded:
-#   cold: the first run in a new connection right after a server restart
-#         (empty shared buffers and catalog caches; the OS page cache is not
-#         dropped);
-#   warm: REPETITIONS runs in one session after one warm-up run.
+#   cold:    the first run in a new connection right after a server
+#            restart (empty shared buffers and catalog caches; the OS page
+#            cache is not dropped);
+#   session: the first run in a new connection, server already warm (how a
+#            DBA usually runs it: shared buffers warm, this backend's
+#            relation cache empty);
+#   warm:    REPETITIONS runs in one session after one warm-up run.
 # Prints min and median of each, and the ratio seed / ours of the medians.
 set -euo pipefail
 
@@ -101,14 +104,21 @@ stats() {  # min and median of numbers on stdin
                                         printf "%.1f %.1f\n", v[1], m }'
 }
 
-declare -A cold warm
-for name in ours seed; do cold[$name]=""; done
+declare -A cold session warm
+for name in ours seed; do cold[$name]=""; session[$name]=""; done
 log "cold runs (server restarted before each) ..."
 for r in $(seq 1 "$REPS"); do
     for name in ours seed; do
         restart
         q=${!name}
         cold[$name]+="$(times_of -c "$q")"$'\n'
+    done
+done
+log "new-session runs ..."
+for r in $(seq 1 "$REPS"); do
+    for name in ours seed; do
+        q=${!name}
+        session[$name]+="$(times_of -c "$q")"$'\n'
     done
 done
 log "warm runs ..."
@@ -122,11 +132,11 @@ done
 echo
 echo "pgm_size_report() vs seed query, $TABLES tables (each: pkey index + TOAST), $REPS runs each"
 echo "PostgreSQL: $(psql_ -d bench -Atc 'SHOW server_version')   CPU: $(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
-printf '%-6s %-22s %-22s %s\n' "" "ours min / median ms" "seed min / median ms" "seed / ours (median)"
-for kind in cold warm; do
+printf '%-8s %-22s %-22s %s\n' "" "ours min / median ms" "seed min / median ms" "seed / ours (median)"
+for kind in cold session warm; do
     declare -n t=$kind
     read -r omin omed < <(printf '%s\n' "${t[ours]}" | grep . | stats)
     read -r smin smed < <(printf '%s\n' "${t[seed]}" | grep . | stats)
-    printf '%-6s %-22s %-22s %s\n' "$kind" "$omin / $omed" "$smin / $smed" \
+    printf '%-8s %-22s %-22s %s\n' "$kind" "$omin / $omed" "$smin / $smed" \
         "$(awk -v s="$smed" -v o="$omed" 'BEGIN { printf "%.1fx", s / o }')"
 done
