@@ -73,7 +73,8 @@ typedef struct RelEntry
 	int64		toast_bytes;	/* its TOAST table and TOAST index */
 	Oid			toastrelid;
 	float4		reltuples;
-	int			locked_by;		/* pid holding ACCESS EXCLUSIVE, or 0 */
+	bool		locked;			/* another holds ACCESS EXCLUSIVE on it */
+	int			locked_by;		/* its pid; 0 for a prepared transaction */
 	char	   *nspname;		/* looked up once, when filtering */
 } RelEntry;
 
@@ -194,8 +195,9 @@ size_scan_database(HTAB *files)
 }
 
 /*
- * Pids holding ACCESS EXCLUSIVE on relations of this database, from one
- * snapshot of the lock table (what pg_locks shows).
+ * Mark relations of this database on which another session or a prepared
+ * transaction holds ACCESS EXCLUSIVE, from one snapshot of the lock table
+ * (what pg_locks shows).
  */
 static void
 size_mark_locked(HTAB *rels)
@@ -215,7 +217,10 @@ size_mark_locked(HTAB *rels)
 			continue;
 		rel = hash_search(rels, &inst->locktag.locktag_field2, HASH_FIND, NULL);
 		if (rel)
+		{
+			rel->locked = true;
 			rel->locked_by = inst->pid;
+		}
 	}
 }
 
@@ -333,6 +338,7 @@ pgm_size_report(PG_FUNCTION_ARGS)
 		entry->toast_bytes = 0;
 		entry->toastrelid = form->reltoastrelid;
 		entry->reltuples = form->reltuples;
+		entry->locked = false;
 		entry->locked_by = 0;
 		if (OidIsValid(form->reltoastrelid))
 		{
@@ -466,9 +472,11 @@ pgm_size_report(PG_FUNCTION_ARGS)
 		else
 			nulls[9] = true;
 		values[10] = ObjectIdGetDatum(entry->relid);
-		if (entry->locked_by)
+		if (entry->locked && entry->locked_by != 0)
 			values[11] = CStringGetTextDatum(psprintf("ACCESS EXCLUSIVE lock held by pid %d: size read from files, a rewrite may be in progress",
 													  entry->locked_by));
+		else if (entry->locked)
+			values[11] = CStringGetTextDatum("ACCESS EXCLUSIVE lock held by a prepared transaction: size read from files");
 		else
 			nulls[11] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

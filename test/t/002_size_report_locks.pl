@@ -15,6 +15,7 @@ $node->init;
 $node->append_conf('postgresql.conf', q{
 shared_preload_libraries = 'pg_stat_statements, pgmanage'
 autovacuum = off
+max_prepared_transactions = 2
 });
 $node->start;
 $node->safe_psql('postgres', q{
@@ -23,6 +24,7 @@ CREATE TABLE t_locked (id int PRIMARY KEY, doc text);
 CREATE TABLE t_rewrite (id int PRIMARY KEY, doc text);
 CREATE TABLE t_drop (id int PRIMARY KEY, doc text);
 CREATE TABLE t_plain (id int PRIMARY KEY, doc text);
+CREATE TABLE t_prepared (id int PRIMARY KEY, doc text);
 INSERT INTO t_locked SELECT g, repeat('l', 100) FROM generate_series(1, 5000) g;
 INSERT INTO t_rewrite SELECT g, repeat('r', 100) FROM generate_series(1, 5000) g;
 INSERT INTO t_drop SELECT g, repeat('d', 100) FROM generate_series(1, 100) g;
@@ -65,6 +67,9 @@ $s_lock->query_safe('BEGIN; LOCK TABLE t_locked IN ACCESS EXCLUSIVE MODE');
 my $s_rewrite = $node->background_psql('postgres');
 my $pid_rewrite = $s_rewrite->query_safe('SELECT pg_backend_pid()');
 $s_rewrite->query_safe('BEGIN; ALTER TABLE t_rewrite ADD COLUMN r float8 DEFAULT random()');
+# a prepared transaction holds its lock with no backend (pid 0 in pg_locks)
+$node->safe_psql('postgres', q{
+	BEGIN; LOCK TABLE t_prepared IN ACCESS EXCLUSIVE MODE; PREPARE TRANSACTION 'held'});
 my $s_drop = $node->background_psql('postgres');
 my $pid_drop = $s_drop->query_safe('SELECT pg_backend_pid()');
 $s_drop->query_safe('BEGIN; DROP TABLE t_drop');
@@ -91,6 +96,8 @@ like($rows{t_rewrite}[1], qr/^ACCESS EXCLUSIVE lock held by pid $pid_rewrite\b/,
 	'table being rewritten: flagged in note');
 like($rows{t_drop}[1] // '', qr/^ACCESS EXCLUSIVE lock held by pid $pid_drop\b/,
 	'table being dropped (uncommitted): still reported, flagged');
+like($rows{t_prepared}[1] // '', qr/^ACCESS EXCLUSIVE lock held by a prepared transaction\b/,
+	'table locked by a prepared transaction: flagged');
 is($rows{t_plain}[1], '', 'an unlocked table has no note');
 ok(exists $rows{t_locked_pkey}, 'index of the locked table reported');
 
@@ -147,6 +154,7 @@ $node->safe_psql('postgres', q{
 $churn->query('SELECT 1');
 
 $s_lock->query_safe('COMMIT');
+$node->safe_psql('postgres', "COMMIT PREPARED 'held'");
 $_->quit for ($s_lock, $s_rewrite, $s_drop, $churn);
 $node->stop('fast');
 done_testing();
