@@ -185,14 +185,18 @@ pgm_policy_load(const char *schema)
 void
 pgm_policy_clear(void)
 {
+	bool		changed;
+
 	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
-	if (pgm_shared->npolicies != 0)
+	changed = (pgm_shared->npolicies != 0);
+	if (changed)
 	{
 		pgm_shared->npolicies = 0;
 		pgm_shared->policy_generation++;
 	}
 	LWLockRelease(pgm_shared->lock);
-	if (pgm_shared->launcher.latch)
+	/* called on every pass while the extension is missing: wake only on a change */
+	if (changed && pgm_shared->launcher.latch)
 		SetLatch(pgm_shared->launcher.latch);
 }
 
