@@ -106,9 +106,27 @@ like(scalar pgm_result($su), qr/sqlstate=57014/, 'exempt_superusers false: the s
 $su->quit;
 $ap->quit;
 
+# --- transaction_timeout: no statement is over 2 s, the transaction is
+$node->safe_psql('postgres', q{
+	INSERT INTO pgm_timeout_policy (application_name, transaction_timeout)
+	VALUES ('xact_me', '2 s')});
+pgm_wait_policies($node, 6);
+$s = pgm_session($node, 'xact_me', user => 'app');
+$pid = $s->query_safe('SELECT pg_backend_pid()');
+$s->query_safe('BEGIN');
+pgm_run($s, 'SELECT pg_sleep(1.5)');
+pgm_run($s, 'SELECT pg_sleep(1.5)');
+pgm_run($s, 'SELECT pg_sleep(1.5)');
+$node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $pid")
+  or die 'transaction limit not enforced';
+like(pgm_quit($s), qr/57P01/, 'transaction_timeout: the session is terminated');
+$node->poll_query_until('postgres', "SELECT count(*) = 1 FROM pgm_kill_log WHERE pid = $pid") or die;
+is($node->safe_psql('postgres', "SELECT limit_kind || '|' || action || '|' || (duration >= '2 s') FROM pgm_kill_log WHERE pid = $pid"),
+	'transaction_timeout|terminate|true', 'transaction_timeout: logged');
+
 # counters in pgm_status
 is($node->safe_psql('postgres',
-		"SELECT statements_cancelled >= 4 AND sessions_terminated >= 2 AND signals_failed = 0 FROM pgm_status() WHERE process = 'launcher'"),
+		"SELECT statements_cancelled >= 4 AND sessions_terminated >= 3 AND signals_failed = 0 FROM pgm_status() WHERE process = 'launcher'"),
 	't', 'pgm_status counts the actions');
 # every action has its LOG line
 ok(pgm_log_count($node, qr/pgmanage: cancelled the statement of backend \d+ of role "app" after \d+\.\d+ s: policy \d+ statement_timeout/) >= 3,
