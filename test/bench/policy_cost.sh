@@ -78,6 +78,10 @@ for kind in R U; do
     to=$(awk -v k=$kind '$1 == "without" && $2 == k {print $3}' "$bench_dir/pgb" | median)
     lw=$(awk -v k=$kind '$1 == "with" && $2 == k {print $4}' "$bench_dir/pgb" | median)
     lo=$(awk -v k=$kind '$1 == "without" && $2 == k {print $4}' "$bench_dir/pgb" | median)
-    awk -v l="$label" -v a="$tw" -v b="$to" -v c="$lw" -v d="$lo" \
-        'BEGIN {printf "  %s medians: TPS %.1f with / %.1f without = %.1f %% (goal >= 99 %%); latency %.3f / %.3f ms\n", l, a, b, 100 * a / b, c, d}'
+    # each run with pgmanage against the run without that follows it: robust to a load that drifts
+    pair=$(paste <(awk -v k=$kind '$1 == "with" && $2 == k {print $3}' "$bench_dir/pgb") \
+                 <(awk -v k=$kind '$1 == "without" && $2 == k {print $3}' "$bench_dir/pgb") |
+           awk '{print 100 * $1 / $2}' | median)
+    awk -v l="$label" -v a="$tw" -v b="$to" -v c="$lw" -v d="$lo" -v p="$pair" \
+        'BEGIN {printf "  %s medians: TPS %.1f with / %.1f without = %.1f %% (goal >= 99 %%); median of paired ratios %.1f %%; latency %.3f / %.3f ms\n", l, a, b, 100 * a / b, p, c, d}'
 done
