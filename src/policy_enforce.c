@@ -518,15 +518,28 @@ pgm_enforce_tick(TimestampTz now)
 	/* sleep until the next deadline, no longer than naptime or the shortest limit */
 	if (shortest_limit_us > 0 && shortest_limit_us / 1000 < timeout_ms)
 		timeout_ms = Max(1, shortest_limit_us / 1000);
-	if (next != 0)
-	{
-		TimestampTz wake = next;
-		long		ms = (long) ((wake - GetCurrentTimestamp() + 999) / 1000);
-
-		timeout_ms = Max(0, Min(timeout_ms, ms));
-	}
 	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
 	pgm_shared->launcher.next_deadline = next;
 	LWLockRelease(pgm_shared->lock);
+	if (next != 0)
+	{
+		int64		until_us = next - GetCurrentTimestamp();
+
+		/*
+		 * WaitLatch counts in whole milliseconds: rounding up would make
+		 * every action up to 1 ms late.  Wake at most 1 ms early instead,
+		 * then sleep the remaining microseconds here (a bounded sleep of
+		 * less than 1 ms) and come back for another pass at once.
+		 */
+		if (until_us <= 0)
+			timeout_ms = 0;
+		else if (until_us < 1000)
+		{
+			pg_usleep(until_us);
+			timeout_ms = 0;
+		}
+		else
+			timeout_ms = Min(timeout_ms, (long) (until_us / 1000));
+	}
 	return timeout_ms;
 }
