@@ -1,7 +1,8 @@
 # Precedence of overlapping policies: a policy naming the role beats one
 # naming the database, which beats one naming the application, which beats
-# one naming the client address; on a tie the lower id wins.  Which policy
-# acted is read from pgm_kill_log.policy_id.
+# one naming the client address; on a tie the lower id wins; each kind of
+# limit is resolved on its own.  Which policy acted is read from
+# pgm_kill_log.policy_id.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -80,6 +81,27 @@ like(scalar pgm_result($s), qr/sqlstate=57014/, 'prec_7: cancelled');
 $node->poll_query_until('postgres', "SELECT count(*) = 1 FROM pgm_kill_log WHERE pid = $pid") or die;
 is($node->safe_psql('postgres', "SELECT policy_id FROM pgm_kill_log WHERE pid = $pid"),
 	$id{db}, 'a disabled policy does not count: the database policy wins');
+$s->quit;
+
+# limits are resolved one by one: a more specific policy that sets only an
+# idle-in-transaction limit does not switch off a statement limit that a
+# less specific policy sets
+$node->safe_psql('postgres', "DELETE FROM pgm_timeout_policy");
+my $idle_id = $node->safe_psql('postgres', q{
+	INSERT INTO pgm_timeout_policy (database_name, idle_in_transaction_timeout, exempt_superusers)
+	VALUES ('postgres', '1 hour', false) RETURNING id});
+my $stmt_id = $node->safe_psql('postgres', q{
+	INSERT INTO pgm_timeout_policy (application_name, statement_timeout, exempt_superusers)
+	VALUES ('batch%', '1 s', false) RETURNING id});
+pgm_wait_policies($node, 2);
+$s = pgm_session($node, 'batch_8');
+$pid = $s->query_safe('SELECT pg_backend_pid()');
+pgm_run($s, 'SELECT pg_sleep(60)');
+like(scalar pgm_result($s), qr/sqlstate=57014/,
+	'a database-wide idle limit does not switch off an application statement limit');
+$node->poll_query_until('postgres', "SELECT count(*) = 1 FROM pgm_kill_log WHERE pid = $pid") or die;
+is($node->safe_psql('postgres', "SELECT policy_id || ' ' || limit_kind FROM pgm_kill_log WHERE pid = $pid"),
+	"$stmt_id statement_timeout", 'the statement limit came from the application policy');
 $s->quit;
 
 $node->stop;
