@@ -14,6 +14,8 @@ pgm_become_root "$0" "$@"
 pgm_install_deps || pgm_die "could not install dependencies"
 
 # One run at a time on a machine: the install step replaces the library.
+# (fd 9 holds the lock; every child gets it closed with 9>&-, so a server
+# that outlives its test cannot keep the lock.)
 exec 9>/tmp/pgmanage-test.lock
 flock 9
 
@@ -30,12 +32,12 @@ mkdir -p "$work/src"
 tar -C "$PGM_ROOT" --exclude=./.git --exclude=./.sandbox --exclude=./results \
     --exclude='*.o' --exclude='*.so' --exclude='*.bc' -cf - . | tar -C "$work/src" -xf -
 pgm_log "building with -Werror $PGM_WARNFLAGS"
-pgm_build_install "$work/src"
+pgm_build_install "$work/src" 9>&-
 chown -R postgres: "$work"
 
 pgxs_dir=$(dirname "$(pg_config --pgxs)")/..
 pg_regress=$pgxs_dir/test/regress/pg_regress
-as_pg() { runuser -u postgres -- env PATH="$PGM_BINDIR:$PATH" "$@"; }
+as_pg() { runuser -u postgres -- env PATH="$PGM_BINDIR:$PATH" "$@" 9>&-; }
 
 passed=0; failed=0; failures=()
 record() {  # record NAME STATUS
@@ -81,7 +83,7 @@ for t in "$work"/src/test/t/*.pl; do
     tdir="$work/tap/${name%.pl}"; mkdir -p "$tdir"; chown postgres: "$tdir"
     (cd "$tdir" && timeout 600 runuser -u postgres -- env PATH="$PGM_BINDIR:$PATH" \
         TESTDIR="$tdir" PG_REGRESS="$pg_regress" PGM_SRC="$work/src" \
-        prove -I "$pgxs_dir/test/perl" -I "$work/src/test/perl" "$t") > "$tdir/prove.log" 2>&1
+        prove -I "$pgxs_dir/test/perl" -I "$work/src/test/perl" "$t" 9>&-) > "$tdir/prove.log" 2>&1
     rc=$?
     record "tap: $name" $rc
     if [ $rc != 0 ]; then
