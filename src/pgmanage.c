@@ -15,6 +15,7 @@
 
 #include "pgmanage.h"
 #include "shmem.h"
+#include "slowlog.h"
 
 PG_MODULE_MAGIC;
 
@@ -30,5 +31,6 @@ _PG_init(void)
 
 	pgm_shmem_install_hooks();
 	pgm_install_utility_hook();
+	pgm_slowlog_install_hooks();
 	pgm_register_launcher();
 }
