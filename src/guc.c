@@ -10,7 +10,6 @@
 #include "postgres.h"
 
 #include <limits.h>
-#include <math.h>
 
 #include "utils/guc.h"
 
@@ -70,31 +69,6 @@ static const struct config_enum_entry guc_log_plan_options[] = {
 	{"0", PGM_LOG_PLAN_OFF, true},
 	{NULL, 0, false}
 };
-
-/* the ring must hold at least a few entries */
-static bool
-guc_check_capture_buffer(int *newval, void **extra, GucSource source)
-{
-	if ((Size) *newval * 1024 < 4 * sizeof(PgmSlowEntry))
-	{
-		GUC_check_errdetail("pgmanage.capture_buffer_size must hold at least 4 entries of %zu bytes.",
-							sizeof(PgmSlowEntry));
-		return false;
-	}
-	return true;
-}
-
-/* NaN passes the range check of a real setting */
-static bool
-guc_check_sample_rate(double *newval, void **extra, GucSource source)
-{
-	if (isnan(*newval))
-	{
-		GUC_check_errdetail("pgmanage.sample_rate must be a number between 0 and 1.");
-		return false;
-	}
-	return true;
-}
 
 static bool
 guc_check_database(char **newval, void **extra, GucSource source)
@@ -195,7 +169,7 @@ pgm_define_gucs(void)
 							 1.0, 0.0, 1.0,
 							 PGC_SUSET,
 							 0,
-							 guc_check_sample_rate, NULL, NULL);
+							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pgmanage.capture_buffer_size",
 							"Shared memory for slow statements waiting to be written to pgm_slow_queries.",
@@ -204,7 +178,7 @@ pgm_define_gucs(void)
 							4096, 64, 1024 * 1024,
 							PGC_POSTMASTER,
 							GUC_UNIT_KB,
-							guc_check_capture_buffer, NULL, NULL);
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pgmanage.slow_queries_retention",
 							"How long rows of pgm_slow_queries are kept.",

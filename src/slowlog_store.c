@@ -9,10 +9,11 @@
  * transaction commits (ctx->after_commit): an insert that fails leaves
  * the entries in the ring for the next pass.
  *
- * query holds pg_stat_statements' normalized text when pg_stat_statements
- * is loaded, installed in the worker's database and knows the query id;
- * otherwise the literal text the backend captured (cut to
- * PGM_SLOW_QUERY_MAX bytes).  Normalized texts are fetched only for query
+ * statement holds the literal text the backend captured (cut to
+ * PGM_SLOW_QUERY_MAX bytes).  query holds pg_stat_statements' normalized
+ * text when pg_stat_statements is loaded, installed in the worker's
+ * database and knows the query id (statements with the same query id share
+ * it, as they do in pg_stat_statements); otherwise the literal text.  Normalized texts are fetched only for query
  * ids this worker has not seen, with one call of
  * pg_stat_statements(true) per pass at most (it reads pg_stat_statements'
  * whole text file), and kept in a backend-local cache; ids it does not know
@@ -44,7 +45,7 @@
 
 #define SLOW_BATCH 128
 #define SLOW_MAX_PER_PASS 20000
-#define SLOW_COLS 15
+#define SLOW_COLS 16
 #define SLOW_TEXT_CACHE_MAX 10000
 #define SLOW_TEXT_RETRY_MS (10 * 1000)
 #define SLOW_PRUNE_INTERVAL_MS (60 * 1000)
@@ -226,6 +227,7 @@ slow_insert(SPIPlanPtr plan, PgmSlowEntry *entries, int n)
 		values[12] = Int64GetDatum((int64) e->rows);
 		values[13] = Int32GetDatum(e->nesting_level);
 		values[14] = BoolGetDatum(e->utility);
+		values[15] = slow_text_datum(e->query);
 		if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not insert into pgm_slow_queries");
 	}
@@ -285,14 +287,14 @@ pgm_slow_queries_duty(PgmDutyContext *ctx)
 		{
 			StringInfoData sql;
 			Oid			types[SLOW_COLS] = {TIMESTAMPTZOID, FLOAT8OID, INT8OID, TEXTOID, TEXTOID,
-				TEXTOID, INETOID, INT4OID, TEXTOID, BOOLOID, TEXTOID, TEXTOID, INT8OID, INT4OID, BOOLOID};
+				TEXTOID, INETOID, INT4OID, TEXTOID, BOOLOID, TEXTOID, TEXTOID, INT8OID, INT4OID, BOOLOID, TEXTOID};
 
 			initStringInfo(&sql);
 			appendStringInfo(&sql,
 							 "INSERT INTO %s.pgm_slow_queries (captured_at, duration_ms, queryid,"
 							 " role_name, database_name, application_name, client_addr, pid, query,"
-							 " query_normalized, plan, plan_format, rows, nesting_level, utility)"
-							 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+							 " query_normalized, plan, plan_format, rows, nesting_level, utility, statement)"
+							 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
 							 quote_identifier(ctx->schema));
 			plan = SPI_prepare(sql.data, SLOW_COLS, types);
 			if (plan == NULL)

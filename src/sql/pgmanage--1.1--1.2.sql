@@ -17,6 +17,7 @@ CREATE TABLE pgm_slow_queries (
     pid integer NOT NULL,
     query text NOT NULL,
     query_normalized boolean NOT NULL,
+    statement text NOT NULL,
     plan text,
     plan_format text,
     rows bigint,
