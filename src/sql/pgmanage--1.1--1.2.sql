@@ -256,6 +256,8 @@ CREATE TABLE pgm_pgss_last (
     blk_read_time double precision NOT NULL,
     blk_write_time double precision NOT NULL,
     wal_bytes numeric NOT NULL,
+    min_exec_time double precision NOT NULL,
+    max_exec_time double precision NOT NULL,
     PRIMARY KEY (snapshot_id, userid, dbid, queryid, toplevel)
 );
 COMMENT ON TABLE pgm_pgss_last IS 'pgmanage (internal): pg_stat_statements as of the latest snapshot';
@@ -270,9 +272,13 @@ COMMENT ON TABLE pgm_pgss_last IS 'pgmanage (internal): pg_stat_statements as of
 --   - pg_stat_statements_reset() of everything (stats_reset changed);
 --   - the entry was not in the previous snapshot (new, or evicted and
 --     re-added, or reset alone, while the previous snapshot was taken);
---   - any counter went down (the entry was evicted or reset and re-added
---     since the previous snapshot).
+--   - any counter went down, or max_exec_time went down, or min_exec_time
+--     went up (none of which happens during an entry's life: the entry was
+--     evicted or reset and re-added since the previous snapshot).
 -- So no delta is negative, and none is larger than what really happened.
+-- An entry re-added whose counters all grew past the old ones and whose
+-- time range covers the old one is not detected: its delta then misses
+-- the calls made before the eviction (never counts more).
 CREATE FUNCTION pgm_pgss_snapshot()
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -308,7 +314,7 @@ BEGIN
                s.total_plan_time, s.rows, s.shared_blks_hit, s.shared_blks_read,
                s.shared_blks_dirtied, s.shared_blks_written, s.local_blks_hit, s.local_blks_read,
                s.local_blks_written, s.temp_blks_read, s.temp_blks_written, s.blk_read_time,
-               s.blk_write_time, s.wal_bytes
+               s.blk_write_time, s.wal_bytes, s.min_exec_time, s.max_exec_time
         FROM %I.pg_stat_statements(false) s
         WHERE s.queryid IS NOT NULL
         ON CONFLICT DO NOTHING
@@ -349,7 +355,9 @@ BEGIN
                     OR c.local_blks_written < p.local_blks_written
                     OR c.temp_blks_read < p.temp_blks_read OR c.temp_blks_written < p.temp_blks_written
                     OR c.blk_read_time < p.blk_read_time OR c.blk_write_time < p.blk_write_time
-                    OR c.wal_bytes < p.wal_bytes) AS restarted
+                    OR c.wal_bytes < p.wal_bytes
+                    OR c.max_exec_time < p.max_exec_time
+                    OR c.min_exec_time > p.min_exec_time) AS restarted
             FROM @extschema@.pgm_pgss_last c
             LEFT JOIN @extschema@.pgm_pgss_last p
               ON p.snapshot_id = prev.id AND p.userid = c.userid AND p.dbid = c.dbid
