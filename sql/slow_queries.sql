@@ -62,9 +62,9 @@ SELECT * FROM pgm_top_queries('calls', 0);
 SELECT * FROM pgm_top_queries();
 \echo :LAST_ERROR_SQLSTATE
 -- the history needs no pg_stat_statements, but checks its arguments
-SELECT * FROM pgm_top_queries_between(now(), now() - interval '1 hour');
+SELECT * FROM pgm_top_queries_between('2024-01-02', '2024-01-01');
 \echo :LAST_ERROR_SQLSTATE
-SELECT * FROM pgm_top_queries_between(NULL, now());
+SELECT * FROM pgm_top_queries_between(NULL, '2024-01-01');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM pgm_top_queries_between(now() - interval '1 hour', now(), 'io', -1);
 \echo :LAST_ERROR_SQLSTATE

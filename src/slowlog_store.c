@@ -43,7 +43,7 @@
 #include "shmem.h"
 #include "slowlog.h"
 
-#define SLOW_BATCH 128
+#define SLOW_BATCH 256
 #define SLOW_MAX_PER_PASS 20000
 #define SLOW_COLS 16
 #define SLOW_TEXT_CACHE_MAX 10000
@@ -186,51 +186,84 @@ slow_plan_format_name(uint8 format)
 	return format == PGM_LOG_PLAN_JSON ? "json" : "text";
 }
 
-/* insert a batch with the prepared statement */
+/* the columns, in the order of the INSERT below, and their element types */
+static const Oid slow_elem_types[SLOW_COLS] = {
+	TIMESTAMPTZOID, FLOAT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, INETOID, INT4OID,
+	TEXTOID, BOOLOID, TEXTOID, TEXTOID, INT8OID, INT4OID, BOOLOID, TEXTOID
+};
+static const Oid slow_array_types[SLOW_COLS] = {
+	TIMESTAMPTZARRAYOID, FLOAT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, INETARRAYOID, INT4ARRAYOID, TEXTARRAYOID, BOOLARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, INT8ARRAYOID, INT4ARRAYOID, BOOLARRAYOID, TEXTARRAYOID
+};
+
+/*
+ * Insert a batch with one statement: each column goes as an array and
+ * unnest() turns them back into rows (one executor run per batch instead
+ * of one per row).
+ */
 static void
 slow_insert(SPIPlanPtr plan, PgmSlowEntry *entries, int n)
 {
+	Datum	   *values[SLOW_COLS];
+	bool	   *nulls[SLOW_COLS];
+	Datum		args[SLOW_COLS];
+	int			c;
 	int			j;
 
+	for (c = 0; c < SLOW_COLS; c++)
+	{
+		values[c] = palloc(sizeof(Datum) * n);
+		nulls[c] = palloc0(sizeof(bool) * n);
+	}
 	for (j = 0; j < n; j++)
 	{
 		PgmSlowEntry *e = &entries[j];
-		Datum		values[SLOW_COLS];
-		char		nulls[SLOW_COLS];
 		char	   *role = GetUserNameFromId(e->userid, true);
 		char	   *db = get_database_name(e->dbid);
 		SlowText   *t = NULL;
 		bool		addr_null;
 
 		CHECK_FOR_INTERRUPTS();
-		memset(nulls, ' ', sizeof(nulls));
 		if (e->queryid != 0 && text_cache != NULL)
 			t = hash_search(text_cache, &e->queryid, HASH_FIND, NULL);
-		values[0] = TimestampTzGetDatum(e->captured_at);
-		values[1] = Float8GetDatum(e->duration_ms);
-		values[2] = Int64GetDatum(e->queryid);
-		nulls[2] = e->queryid != 0 ? ' ' : 'n';
-		values[3] = role ? slow_text_datum(role) : (Datum) 0;
-		nulls[3] = role ? ' ' : 'n';
-		values[4] = db ? slow_text_datum(db) : (Datum) 0;
-		nulls[4] = db ? ' ' : 'n';
-		values[5] = slow_text_datum(e->appname);
-		values[6] = pgm_client_addr_datum(&e->clientaddr, &addr_null);
-		nulls[6] = addr_null ? 'n' : ' ';
-		values[7] = Int32GetDatum(e->pid);
-		values[8] = slow_text_datum(t && t->text ? t->text : e->query);
-		values[9] = BoolGetDatum(t && t->text);
-		values[10] = slow_text_datum(e->plan);
-		nulls[10] = e->plan_format != PGM_LOG_PLAN_OFF ? ' ' : 'n';
-		values[11] = slow_text_datum(slow_plan_format_name(e->plan_format));
-		nulls[11] = nulls[10];
-		values[12] = Int64GetDatum((int64) e->rows);
-		values[13] = Int32GetDatum(e->nesting_level);
-		values[14] = BoolGetDatum(e->utility);
-		values[15] = slow_text_datum(e->query);
-		if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into pgm_slow_queries");
+		values[0][j] = TimestampTzGetDatum(e->captured_at);
+		values[1][j] = Float8GetDatum(e->duration_ms);
+		values[2][j] = Int64GetDatum(e->queryid);
+		nulls[2][j] = (e->queryid == 0);
+		values[3][j] = role ? slow_text_datum(role) : (Datum) 0;
+		nulls[3][j] = (role == NULL);
+		values[4][j] = db ? slow_text_datum(db) : (Datum) 0;
+		nulls[4][j] = (db == NULL);
+		values[5][j] = slow_text_datum(e->appname);
+		values[6][j] = pgm_client_addr_datum(&e->clientaddr, &addr_null);
+		nulls[6][j] = addr_null;
+		values[7][j] = Int32GetDatum(e->pid);
+		values[8][j] = slow_text_datum(t && t->text ? t->text : e->query);
+		values[9][j] = BoolGetDatum(t && t->text);
+		values[10][j] = slow_text_datum(e->plan);
+		nulls[10][j] = (e->plan_format == PGM_LOG_PLAN_OFF);
+		values[11][j] = slow_text_datum(slow_plan_format_name(e->plan_format));
+		nulls[11][j] = nulls[10][j];
+		values[12][j] = Int64GetDatum((int64) e->rows);
+		values[13][j] = Int32GetDatum(e->nesting_level);
+		values[14][j] = BoolGetDatum(e->utility);
+		values[15][j] = slow_text_datum(e->query);
 	}
+	for (c = 0; c < SLOW_COLS; c++)
+	{
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+		int			dims[1] = {n};
+		int			lbs[1] = {1};
+
+		get_typlenbyvalalign(slow_elem_types[c], &typlen, &typbyval, &typalign);
+		args[c] = PointerGetDatum(construct_md_array(values[c], nulls[c], 1, dims, lbs,
+													 slow_elem_types[c], typlen, typbyval, typalign));
+	}
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into pgm_slow_queries");
 }
 
 static void
@@ -286,17 +319,20 @@ pgm_slow_queries_duty(PgmDutyContext *ctx)
 		if (plan == NULL)
 		{
 			StringInfoData sql;
-			Oid			types[SLOW_COLS] = {TIMESTAMPTZOID, FLOAT8OID, INT8OID, TEXTOID, TEXTOID,
-				TEXTOID, INETOID, INT4OID, TEXTOID, BOOLOID, TEXTOID, TEXTOID, INT8OID, INT4OID, BOOLOID, TEXTOID};
 
 			initStringInfo(&sql);
 			appendStringInfo(&sql,
 							 "INSERT INTO %s.pgm_slow_queries (captured_at, duration_ms, queryid,"
 							 " role_name, database_name, application_name, client_addr, pid, query,"
 							 " query_normalized, plan, plan_format, rows, nesting_level, utility, statement)"
-							 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+							 " SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+							 " pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
+							 " pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8),"
+							 " pg_catalog.unnest($9), pg_catalog.unnest($10), pg_catalog.unnest($11),"
+							 " pg_catalog.unnest($12), pg_catalog.unnest($13), pg_catalog.unnest($14),"
+							 " pg_catalog.unnest($15), pg_catalog.unnest($16))",
 							 quote_identifier(ctx->schema));
-			plan = SPI_prepare(sql.data, SLOW_COLS, types);
+			plan = SPI_prepare(sql.data, SLOW_COLS, (Oid *) slow_array_types);
 			if (plan == NULL)
 				elog(ERROR, "could not prepare the insert into pgm_slow_queries: %s",
 					 SPI_result_code_string(SPI_result));
