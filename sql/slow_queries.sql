@@ -108,3 +108,22 @@ RESET search_path;
 DROP EXTENSION pg_stat_statements;
 DROP SCHEMA pgss_elsewhere;
 DELETE FROM pgm_pgss_snapshot;
+
+-- who may read what: pg_read_all_stats (and so pg_monitor), never PUBLIC
+CREATE ROLE pgm_nobody_slow;
+SELECT c.relname,
+       has_table_privilege('pgm_nobody_slow', c.oid, 'SELECT') AS public,
+       has_table_privilege('pg_monitor', c.oid, 'SELECT') AS monitor,
+       has_table_privilege('pg_read_all_stats', c.oid, 'SELECT') AS read_all_stats
+FROM pg_class c
+WHERE c.relname IN ('pgm_slow_queries', 'pgm_pgss_snapshot', 'pgm_pgss_history', 'pgm_pgss_query', 'pgm_pgss_last')
+ORDER BY 1;
+SET ROLE pgm_nobody_slow;
+SELECT count(*) FROM pgm_slow_queries;
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgm_top_queries();
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgm_slow_query_stats();
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DROP ROLE pgm_nobody_slow;

@@ -133,8 +133,12 @@ capture() {
         as_pg pgbench -n -S -M prepared -c 8 -j 2 -R 10000 -T 10 -h "$work" -p "$port" postgres 2>/dev/null |
             awk '/actually processed/ {p = $NF} /latency average/ {l = $4} /^tps/ {t = $3} END {printf "%s %s %s", p, l, t}'
     }
-    local off on before after
+    local off on pglog before after
     off=$(run)
+    # reference: PostgreSQL's own log_min_duration_statement = 0 (the same log lines, no capture)
+    psql_ -c 'ALTER DATABASE postgres SET log_min_duration_statement = 0'
+    pglog=$(run)
+    psql_ -c 'ALTER DATABASE postgres RESET log_min_duration_statement'
     before=$(psql_ -c "SELECT captured || ' ' || written || ' ' || dropped FROM pgm_slow_query_stats()")
     psql_ -c 'ALTER DATABASE postgres SET pgmanage.log_min_duration = 0'
     on=$(run)
@@ -143,13 +147,15 @@ capture() {
     until [ "$(psql_ -c 'SELECT pending FROM pgm_slow_query_stats()')" = 0 ] || [ $waited -ge 60 ]; do sleep 1; waited=$((waited + 1)); done
     after=$(psql_ -c "SELECT captured || ' ' || written || ' ' || dropped FROM pgm_slow_query_stats()")
     read -r _ lat_off tps_off <<< "$off"
+    read -r _ lat_pglog tps_pglog <<< "$pglog"
     read -r n_on lat_on tps_on <<< "$on"
     read -r c0 w0 d0 <<< "$before"
     read -r c1 w1 d1 <<< "$after"
     echo "capture off: latency average $lat_off ms, tps $tps_off"
+    echo "log_min_duration_statement = 0 (reference): latency average $lat_pglog ms, tps $tps_pglog"
     echo "capture on:  latency average $lat_on ms, tps $tps_on, statements run $n_on"
     echo "captured $((c1 - c0)), written to pgm_slow_queries $((w1 - w0)), dropped $((d1 - d0)), rows in table $(psql_ -c 'SELECT count(*) FROM pgm_slow_queries')"
-    echo "latency added per statement: $(echo "scale=3; $lat_on - $lat_off" | bc) ms"
+    echo "latency added per statement: $(echo "scale=3; $lat_on - $lat_off" | bc) ms vs capture off, $(echo "scale=3; $lat_on - $lat_pglog" | bc) ms vs log_min_duration_statement = 0"
     psql_ -c "SELECT 'ring: ' || buffer_slots || ' slots, ' || buffer_bytes || ' bytes (pgmanage.capture_buffer_size = ' || current_setting('pgmanage.capture_buffer_size') || ')' FROM pgm_slow_query_stats()"
     echo "server log lines: $(wc -l < "$work/server.log")"
     stop
