@@ -54,6 +54,7 @@ static const struct
 };
 
 static BackgroundWorkerHandle *child_handle[PGM_NUM_CHILDREN];
+static bool child_stopping[PGM_NUM_CHILDREN];	/* asked to stop, not gone yet */
 static char missing_db_logged[NAMEDATALEN];
 static TimestampTz next_db_check = 0;
 
@@ -199,12 +200,16 @@ launcher_supervise(TimestampTz now)
 		char		db[NAMEDATALEN];
 
 		need_start[i] = !launcher_child_alive(i, db);
-		if (!need_start[i] && strcmp(db, pgm_database) != 0)
+		if (need_start[i])
+			child_stopping[i] = false;
+		else if (strcmp(db, pgm_database) != 0 && !child_stopping[i])
 		{
+			/* once: the child takes a moment to exit */
 			ereport(LOG,
 					(errmsg("pgmanage: pgmanage.database changed from \"%s\" to \"%s\", restarting the %s",
 							db, pgm_database, launcher_children[i].name)));
 			launcher_stop_child(i);
+			child_stopping[i] = true;
 		}
 		any |= need_start[i];
 	}

@@ -12,9 +12,10 @@
  * statement or transaction), then cancelled or terminated; everything else
  * contributes its deadline, and the launcher sleeps until the earliest one.
  *
- * Precedence: a policy naming the role beats any that does not; then one
- * naming the database; then the application pattern; then the client
- * address (specificity 8 + 4 + 2 + 1).  Ties go to the lower id.
+ * Precedence, for each kind of limit separately: among the matching
+ * policies that set that limit, one naming the role beats any that does
+ * not; then one naming the database; then the application pattern; then
+ * the client address (specificity 8 + 4 + 2 + 1).  Ties go to the lower id.
  *
  * Never touched: anything that is not a client backend (autovacuum, WAL
  * senders, background and parallel workers: a parallel query is stopped
@@ -47,6 +48,8 @@
 /* a signal already sent for this (pid, since, kind) is not repeated for this long */
 #define ENFORCE_RESIGNAL_MS 10000
 #define ENFORCE_MAX_DUE 1024
+/* statement, idle-in-transaction and transaction limits (PgmLimitKind 0..2) */
+#define ENFORCE_KINDS 3
 
 typedef struct EnforceDue
 {
@@ -204,13 +207,38 @@ enforce_addr_match(const PgmPolicy *pol, const SockAddr *addr)
 	return true;
 }
 
-/* the most specific enabled policy for a backend, or -1 */
-static int
-enforce_match(const PgBackendStatus *be)
+/* a policy's limit of one kind, 0 if it sets none */
+static int64
+enforce_limit_us(const PgmPolicy *pol, PgmLimitKind kind)
 {
-	int			best = -1;
-	int			i;
+	switch (kind)
+	{
+		case PGM_LIMIT_STATEMENT:
+			return pol->statement_us;
+		case PGM_LIMIT_IDLE_IN_XACT:
+			return pol->idle_xact_us;
+		case PGM_LIMIT_TRANSACTION:
+			return pol->xact_us;
+		case PGM_LIMIT_KILL_LONG:
+			break;
+	}
+	return 0;
+}
 
+/*
+ * For each kind of limit, the most specific enabled policy that matches the
+ * backend and sets that limit (-1 if none).  Limits are resolved one by one,
+ * so a database-wide idle-in-transaction policy does not switch off a more
+ * general statement limit.
+ */
+static void
+enforce_match(const PgBackendStatus *be, int best[ENFORCE_KINDS])
+{
+	int			i;
+	int			k;
+
+	for (k = 0; k < ENFORCE_KINDS; k++)
+		best[k] = -1;
 	for (i = 0; i < npolicies; i++)
 	{
 		const PgmPolicy *pol = &policies[i];
@@ -224,10 +252,11 @@ enforce_match(const PgBackendStatus *be)
 		if (pol->match_addr && !enforce_addr_match(pol, &be->st_clientaddr))
 			continue;
 		/* policies[] is in id order, so ">" keeps the lower id on a tie */
-		if (best < 0 || pol->specificity > policies[best].specificity)
-			best = i;
+		for (k = 0; k < ENFORCE_KINDS; k++)
+			if (enforce_limit_us(pol, (PgmLimitKind) k) > 0 &&
+				(best[k] < 0 || pol->specificity > policies[best[k]].specificity))
+				best[k] = i;
 	}
-	return best;
 }
 
 /* copy the policy cache out of shared memory when it changed */
@@ -258,46 +287,58 @@ enforce_refresh_policies(void)
 }
 
 /*
- * The deadline that applies to a backend under a policy, or 0 if none.
+ * The earliest deadline that applies to a backend, or 0 if none; with the
+ * moment it counts from, its kind and the policy that set it.  Superusers'
+ * backends escape the limits whose policy exempts them.
  */
 static TimestampTz
-enforce_deadline(const PgBackendStatus *be, const PgmPolicy *pol,
-				 TimestampTz *since, PgmLimitKind *kind)
+enforce_deadline(const PgBackendStatus *be, const int best[ENFORCE_KINDS],
+				 TimestampTz *since, PgmLimitKind *kind, int *policy)
 {
-	TimestampTz best = 0;
+	TimestampTz deadline = 0;
 	bool		active = (be->st_state == STATE_RUNNING || be->st_state == STATE_FASTPATH);
 	bool		idle_xact = (be->st_state == STATE_IDLEINTRANSACTION ||
 							 be->st_state == STATE_IDLEINTRANSACTION_ABORTED);
+	int			super = -1;		/* unknown yet */
+	int			k;
 
-	if (active && pol->statement_us > 0 && be->st_activity_start_timestamp != 0)
+	for (k = 0; k < ENFORCE_KINDS; k++)
 	{
-		best = be->st_activity_start_timestamp + pol->statement_us;
-		*since = be->st_activity_start_timestamp;
-		*kind = PGM_LIMIT_STATEMENT;
-	}
-	if (idle_xact && pol->idle_xact_us > 0 && be->st_state_start_timestamp != 0)
-	{
-		TimestampTz d = be->st_state_start_timestamp + pol->idle_xact_us;
+		TimestampTz from;
+		TimestampTz d;
 
-		if (best == 0 || d < best)
+		if (best[k] < 0)
+			continue;
+		if (k == PGM_LIMIT_STATEMENT)
+			from = active ? be->st_activity_start_timestamp : 0;
+		else if (k == PGM_LIMIT_IDLE_IN_XACT)
+			from = idle_xact ? be->st_state_start_timestamp : 0;
+		else
+			from = (active || idle_xact) ? be->st_xact_start_timestamp : 0;
+		if (from == 0)
+			continue;
+		if (policies[best[k]].exempt_superusers)
 		{
-			best = d;
-			*since = be->st_state_start_timestamp;
-			*kind = PGM_LIMIT_IDLE_IN_XACT;
+			if (super < 0)
+			{
+				const EnforceRole *role = enforce_role(be->st_userid);
+
+				/* a role being dropped counts as exempt: never guess */
+				super = (role == NULL || role->super) ? 1 : 0;
+			}
+			if (super)
+				continue;
+		}
+		d = from + enforce_limit_us(&policies[best[k]], (PgmLimitKind) k);
+		if (deadline == 0 || d < deadline)
+		{
+			deadline = d;
+			*since = from;
+			*kind = (PgmLimitKind) k;
+			*policy = best[k];
 		}
 	}
-	if ((active || idle_xact) && pol->xact_us > 0 && be->st_xact_start_timestamp != 0)
-	{
-		TimestampTz d = be->st_xact_start_timestamp + pol->xact_us;
-
-		if (best == 0 || d < best)
-		{
-			best = d;
-			*since = be->st_xact_start_timestamp;
-			*kind = PGM_LIMIT_TRANSACTION;
-		}
-	}
-	return best;
+	return deadline;
 }
 
 static bool
@@ -373,7 +414,9 @@ enforce_act(const EnforceDue *due, TimestampTz now)
 	{
 		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
 		PgBackendStatus *be;
-		const PgmPolicy *pol = &policies[due->policy];
+		const PgmPolicy *pol;
+		int			best[ENFORCE_KINDS];
+		int			p = -1;
 		TimestampTz since = 0;
 		PgmLimitKind kind = PGM_LIMIT_STATEMENT;
 		PgmKillRecord rec;
@@ -384,9 +427,11 @@ enforce_act(const EnforceDue *due, TimestampTz now)
 		if (local == NULL || local->backendStatus.st_procpid != due->pid)
 			continue;
 		be = &local->backendStatus;
-		if (enforce_deadline(be, pol, &since, &kind) == 0 ||
-			since != due->since || kind != due->kind)
+		enforce_match(be, best);
+		if (enforce_deadline(be, best, &since, &kind, &p) == 0 ||
+			since != due->since || kind != due->kind || p != due->policy)
 			return;				/* moved on meanwhile: nothing to do */
+		pol = &policies[p];
 
 		terminate = (kind != PGM_LIMIT_STATEMENT) || pol->terminate;
 		pgm_kill_record_fill(&rec, be, now - since);
@@ -463,7 +508,8 @@ pgm_enforce_tick(TimestampTz now)
 	{
 		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
 		PgBackendStatus *be;
-		int			p;
+		int			best[ENFORCE_KINDS];
+		int			p = -1;
 		TimestampTz since = 0;
 		PgmLimitKind kind = PGM_LIMIT_STATEMENT;
 		TimestampTz deadline;
@@ -473,19 +519,10 @@ pgm_enforce_tick(TimestampTz now)
 		be = &local->backendStatus;
 		if (!pgm_is_client_backend(be) || be->st_procpid == MyProcPid)
 			continue;
-		p = enforce_match(be);
-		if (p < 0)
-			continue;
-		deadline = enforce_deadline(be, &policies[p], &since, &kind);
+		enforce_match(be, best);
+		deadline = enforce_deadline(be, best, &since, &kind, &p);
 		if (deadline == 0 || enforce_already_acted(be->st_procpid, since, kind))
 			continue;
-		if (policies[p].exempt_superusers)
-		{
-			const EnforceRole *role = enforce_role(be->st_userid);
-
-			if (role == NULL || role->super)
-				continue;		/* a superuser, or a role being dropped */
-		}
 		if (deadline <= now)
 		{
 			if (ndue < ENFORCE_MAX_DUE)
@@ -518,15 +555,28 @@ pgm_enforce_tick(TimestampTz now)
 	/* sleep until the next deadline, no longer than naptime or the shortest limit */
 	if (shortest_limit_us > 0 && shortest_limit_us / 1000 < timeout_ms)
 		timeout_ms = Max(1, shortest_limit_us / 1000);
-	if (next != 0)
-	{
-		TimestampTz wake = next;
-		long		ms = (long) ((wake - GetCurrentTimestamp() + 999) / 1000);
-
-		timeout_ms = Max(0, Min(timeout_ms, ms));
-	}
 	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
 	pgm_shared->launcher.next_deadline = next;
 	LWLockRelease(pgm_shared->lock);
+	if (next != 0)
+	{
+		int64		until_us = next - GetCurrentTimestamp();
+
+		/*
+		 * WaitLatch counts in whole milliseconds: rounding up would make
+		 * every action up to 1 ms late.  Wake at most 1 ms early instead,
+		 * then sleep the remaining microseconds here (a bounded sleep of
+		 * less than 1 ms) and come back for another pass at once.
+		 */
+		if (until_us <= 0)
+			timeout_ms = 0;
+		else if (until_us < 1000)
+		{
+			pg_usleep(until_us);
+			timeout_ms = 0;
+		}
+		else
+			timeout_ms = Min(timeout_ms, (long) (until_us / 1000));
+	}
 	return timeout_ms;
 }
