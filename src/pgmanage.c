@@ -3,7 +3,8 @@
  *		Module entry point: PG_MODULE_MAGIC and _PG_init.
  *
  * _PG_init registers pgmanage's settings and, when the library is loaded
- * through shared_preload_libraries, its shared memory, its hooks and the
+ * through shared_preload_libraries, its shared memory, its hooks (the
+ * utility hook, and the executor hooks of slow-query capture) and the
  * launcher process.  The report functions work without preloading: they
  * need nothing from here but the library being loaded.
  *-------------------------------------------------------------------------
