@@ -103,10 +103,12 @@ slow_pgss_schema(void)
 
 /*
  * Make sure the cache has an answer for the query ids of these entries,
- * asking pg_stat_statements once for all of those it lacks.
+ * asking pg_stat_statements once for all of those it lacks, unless it was
+ * asked already during this pass (*asked): then those entries keep their
+ * literal text.
  */
 static void
-slow_fetch_texts(PgmSlowEntry *entries, int n, TimestampTz now)
+slow_fetch_texts(PgmSlowEntry *entries, int n, TimestampTz now, bool *asked)
 {
 	Datum	   *ids = palloc(sizeof(Datum) * n);
 	int			nids = 0;
@@ -132,7 +134,7 @@ slow_fetch_texts(PgmSlowEntry *entries, int n, TimestampTz now)
 			t->text = NULL;
 			t->checked_at = 0;
 		}
-		if (t->text == NULL &&
+		if (t->text == NULL && !*asked &&
 			(t->checked_at == 0 || TimestampDifferenceExceeds(t->checked_at, now, SLOW_TEXT_RETRY_MS)))
 		{
 			t->checked_at = now;
@@ -141,6 +143,7 @@ slow_fetch_texts(PgmSlowEntry *entries, int n, TimestampTz now)
 	}
 	if (nids == 0)
 		return;
+	*asked = true;
 	nsp = slow_pgss_schema();
 	if (nsp == NULL)
 		return;
@@ -299,6 +302,7 @@ pgm_slow_queries_duty(PgmDutyContext *ctx)
 	uint64		pos;
 	uint64		lost = 0;
 	uint64		written = 0;
+	bool		asked_pgss = false;
 
 	if (ctx->now >= next_prune)
 	{
@@ -337,7 +341,7 @@ pgm_slow_queries_duty(PgmDutyContext *ctx)
 				elog(ERROR, "could not prepare the insert into pgm_slow_queries: %s",
 					 SPI_result_code_string(SPI_result));
 		}
-		slow_fetch_texts(batch, n, ctx->now);
+		slow_fetch_texts(batch, n, ctx->now, &asked_pgss);
 		slow_insert(plan, batch, n);
 		written += n;
 	}
