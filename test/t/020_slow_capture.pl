@@ -105,6 +105,22 @@ is($node->safe_psql('postgres',
 		"SELECT count(*) FROM pgm_slow_queries WHERE statement = 'SELECT pg_sleep(0.25)'"),
 	'0', 'statements inside DO count as nested');
 
+# utility statements with a row count, and sampling
+$node->safe_psql('postgres', q{
+SET pgmanage.log_min_duration = 0;
+SET pgmanage.log_utility = on;
+COPY (SELECT generate_series(1, 1000) /* copy-marker */) TO '/dev/null';
+VACUUM pg_class /* vacuum-marker */;
+SET pgmanage.sample_rate = 0;
+SELECT pg_sleep(0.01) /* unsampled-marker */;
+RESET pgmanage.sample_rate;
+SELECT 1 /* after-sampling */;
+});
+ok(wait_for_marker('after-sampling'), 'statements after the utility ones drained');
+is(rows_with('copy-marker', 'utility, rows'), 't|1000', 'COPY captured with its row count');
+is(rows_with('vacuum-marker', 'utility'), 't', 'VACUUM captured');
+is(rows_with('unsampled-marker'), '0', 'sample_rate = 0 captures nothing');
+
 # 4. a parallel query is captured once, by its leader
 $node->safe_psql('postgres', q{
 CREATE TABLE par AS SELECT g AS id FROM generate_series(1, 100000) g;
