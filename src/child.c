@@ -23,6 +23,7 @@
 
 #include "pgmanage.h"
 #include "shmem.h"
+#include "slowlog.h"
 
 static void
 child_on_exit(int code, Datum arg)
@@ -54,6 +55,7 @@ pgm_child_start(PgmChild which, const char *name)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	pgm_slowlog_exempt = true;	/* our own statements are never captured */
 
 	strlcpy(dbname, MyBgworkerEntry->bgw_extra, NAMEDATALEN);
 	BackgroundWorkerInitializeConnection(dbname, NULL, 0);

@@ -38,4 +38,10 @@ extern void pgm_policy_duty(PgmDutyContext *ctx);
 /* store.c */
 extern void pgm_kill_log_duty(PgmDutyContext *ctx);
 
+/* slowlog_store.c */
+extern void pgm_slow_queries_duty(PgmDutyContext *ctx);
+
+/* pgss_history.c */
+extern void pgm_pgss_history_duty(PgmDutyContext *ctx);
+
 #endif							/* PGM_DUTY_H */

@@ -14,6 +14,7 @@
 #include "utils/guc.h"
 
 #include "pgmanage.h"
+#include "slowlog.h"
 
 /* database the pgmanage worker connects to and keeps its tables in */
 char	   *pgm_database = NULL;
@@ -26,6 +27,48 @@ bool		pgm_enforce_timeouts = true;
 
 /* pgm_kill_log rows older than this are pruned by the worker */
 int			pgm_kill_log_retention_min = 7 * 24 * 60;
+
+/*
+ * Slow-query capture (slowlog_hooks.c); superuser-settable, like
+ * log_min_duration_statement, so that a user cannot hide a statement.
+ */
+
+/* statements running at least this long are logged and captured; -1: off */
+int			pgm_log_min_duration_ms = -1;
+
+/* also capture the plan of a slow statement: off, text or json */
+int			pgm_log_plan = PGM_LOG_PLAN_OFF;
+
+/* also capture statements run inside functions, DO and CALL */
+bool		pgm_log_nested_statements = false;
+
+/* also capture utility statements (DDL, VACUUM, COPY, ...) */
+bool		pgm_log_utility = false;
+
+/* fraction of top-level statements considered */
+double		pgm_sample_rate = 1.0;
+
+/* shared memory for the capture ring (read at server start) */
+int			pgm_capture_buffer_kb = 4096;
+
+/* pgm_slow_queries rows older than this are pruned by the worker */
+int			pgm_slow_queries_retention_min = 7 * 24 * 60;
+
+/* pg_stat_statements history (pgss_history.c): interval, 0 = off */
+int			pgm_pgss_snapshot_interval_s = 300;
+
+/* pgm_pgss_snapshot rows (and their deltas) older than this are pruned */
+int			pgm_pgss_history_retention_min = 7 * 24 * 60;
+
+static const struct config_enum_entry guc_log_plan_options[] = {
+	{"off", PGM_LOG_PLAN_OFF, false},
+	{"text", PGM_LOG_PLAN_TEXT, false},
+	{"json", PGM_LOG_PLAN_JSON, false},
+	{"false", PGM_LOG_PLAN_OFF, true},
+	{"no", PGM_LOG_PLAN_OFF, true},
+	{"0", PGM_LOG_PLAN_OFF, true},
+	{NULL, 0, false}
+};
 
 static bool
 guc_check_database(char **newval, void **extra, GucSource source)
@@ -78,6 +121,88 @@ pgm_define_gucs(void)
 							NULL,
 							&pgm_kill_log_retention_min,
 							7 * 24 * 60, 1, INT_MAX / 60,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.log_min_duration",
+							"Statements running at least this long are logged and kept in pgm_slow_queries.",
+							"-1 turns capture off; 0 captures every statement.",
+							&pgm_log_min_duration_ms,
+							-1, -1, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("pgmanage.log_plan",
+							 "Capture the plan of slow statements, with actual row counts: off, text or json.",
+							 "Switches on per-node row counting (not timing) for sampled statements.",
+							 &pgm_log_plan,
+							 PGM_LOG_PLAN_OFF,
+							 guc_log_plan_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pgmanage.log_nested_statements",
+							 "Also capture statements run inside functions, DO blocks and procedures.",
+							 NULL,
+							 &pgm_log_nested_statements,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pgmanage.log_utility",
+							 "Also capture utility statements (DDL, VACUUM, COPY, ...).",
+							 NULL,
+							 &pgm_log_utility,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pgmanage.sample_rate",
+							 "Fraction of top-level statements that slow-query capture considers.",
+							 "Nested statements follow their top-level statement.",
+							 &pgm_sample_rate,
+							 1.0, 0.0, 1.0,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.capture_buffer_size",
+							"Shared memory for slow statements waiting to be written to pgm_slow_queries.",
+							"Each entry takes about 9.5 kB; when the buffer is full the oldest entry is dropped and counted.",
+							&pgm_capture_buffer_kb,
+							4096, 64, 1024 * 1024,
+							PGC_POSTMASTER,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.slow_queries_retention",
+							"How long rows of pgm_slow_queries are kept.",
+							NULL,
+							&pgm_slow_queries_retention_min,
+							7 * 24 * 60, 1, INT_MAX / 60,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.pgss_snapshot_interval",
+							"How often the worker snapshots pg_stat_statements into pgm_pgss_history.",
+							"0 turns history off.",
+							&pgm_pgss_snapshot_interval_s,
+							300, 0, 7 * 24 * 3600,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.pgss_history_retention",
+							"How long pg_stat_statements snapshots are kept.",
+							"Accepts days, e.g. '7d'.",
+							&pgm_pgss_history_retention_min,
+							7 * 24 * 60, 60, INT_MAX / 60,
 							PGC_SIGHUP,
 							GUC_UNIT_MIN,
 							NULL, NULL, NULL);

@@ -39,6 +39,7 @@
 
 #include "pgmanage.h"
 #include "shmem.h"
+#include "slowlog.h"
 
 /* seconds the postmaster waits before restarting a crashed launcher */
 #define LAUNCHER_RESTART_SECONDS 5
@@ -249,6 +250,7 @@ pgm_launcher_main(Datum arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	pgm_slowlog_exempt = true;
 
 	/* no database: shared catalogs only */
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);

@@ -25,6 +25,9 @@
  */
 #define PGM_QUERY_TEXT_MAX 1024
 
+/* the worker drains the slow-query ring at least this often */
+#define PGM_DRAIN_INTERVAL_MS 1000
+
 /* guc.c: settings */
 extern char *pgm_database;
 extern int	pgm_naptime_ms;

@@ -17,6 +17,7 @@
 
 #include "pgmanage.h"
 #include "shmem.h"
+#include "slowlog.h"
 
 PgmShared  *pgm_shared = NULL;
 
@@ -44,6 +45,7 @@ pgm_shmem_startup(void)
 		pg_atomic_init_u64(&pgm_shared->kill_log_dropped, 0);
 		pg_atomic_init_u32(&pgm_shared->policy_reload_requested, 0);
 	}
+	pgm_slow_ring_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -53,6 +55,7 @@ pgm_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(PgmShared)));
+	RequestAddinShmemSpace(pgm_slow_ring_shmem_size());
 	RequestNamedLWLockTranche("pgmanage", 1);
 }
 

@@ -10,6 +10,10 @@
  * UTILITY_WAIT_MS) for it to leave, then runs the command.  The launcher
  * starts the worker again once the database exists (under whichever name
  * pgmanage.database gives).
+ *
+ * This is pgmanage's only ProcessUtility hook: after the step above it
+ * hands the statement to slow-query capture (slowlog_hooks.c), which times
+ * it and counts the nesting level around the rest of the chain.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -26,6 +30,7 @@
 
 #include "pgmanage.h"
 #include "shmem.h"
+#include "slowlog.h"
 
 #define UTILITY_WAIT_MS 5000
 #define UTILITY_HOLD_MS 10000
@@ -100,6 +105,21 @@ utility_release_database(const char *dbname)
 	}
 }
 
+/* the rest of the chain: the previous hook or the standard function */
+static void
+utility_next(PlannedStmt *pstmt, const char *queryString,
+			 bool readOnlyTree, ProcessUtilityContext context,
+			 ParamListInfo params, QueryEnvironment *queryEnv,
+			 DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev_utility_hook)
+		prev_utility_hook(pstmt, queryString, readOnlyTree, context,
+						  params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
 static void
 pgm_process_utility(PlannedStmt *pstmt, const char *queryString,
 					bool readOnlyTree, ProcessUtilityContext context,
@@ -111,12 +131,8 @@ pgm_process_utility(PlannedStmt *pstmt, const char *queryString,
 	if (dbname != NULL && pgm_shared != NULL)
 		utility_release_database(dbname);
 
-	if (prev_utility_hook)
-		prev_utility_hook(pstmt, queryString, readOnlyTree, context,
-						  params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
+	pgm_slowlog_utility(pstmt, queryString, readOnlyTree, context,
+						params, queryEnv, dest, qc, utility_next);
 }
 
 void

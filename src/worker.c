@@ -72,6 +72,8 @@ worker_extension_schema(Oid extoid)
 static const PgmDuty worker_duties[] = {
 	{"timeout policies", false, pgm_policy_duty},
 	{"kill log", true, pgm_kill_log_duty},
+	{"slow queries", true, pgm_slow_queries_duty},
+	{"pg_stat_statements history", true, pgm_pgss_history_duty},
 };
 
 /* log an error once per distinct message; keep it for pgm_status() */
@@ -249,9 +251,10 @@ pgm_worker_main(Datum arg)
 
 		worker_pass(now);
 
+		/* at least once a second: captured slow statements wait in the ring */
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 pgm_naptime_ms,
+						 Min(pgm_naptime_ms, PGM_DRAIN_INTERVAL_MS),
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}

@@ -1,0 +1,129 @@
+-- Slow-query capture settings, pgm_top_queries and the pg_stat_statements history.
+
+-- defaults
+SELECT name, setting, unit, context FROM pg_settings
+WHERE name IN ('pgmanage.log_min_duration', 'pgmanage.log_plan', 'pgmanage.log_nested_statements',
+               'pgmanage.log_utility', 'pgmanage.sample_rate', 'pgmanage.capture_buffer_size',
+               'pgmanage.slow_queries_retention', 'pgmanage.pgss_snapshot_interval',
+               'pgmanage.pgss_history_retention')
+ORDER BY name;
+
+-- good values, with units
+SET pgmanage.log_min_duration = '1.5s';
+SHOW pgmanage.log_min_duration;
+SET pgmanage.log_plan = json;
+SET pgmanage.sample_rate = 0.25;
+SHOW pgmanage.sample_rate;
+RESET ALL;
+
+-- bad values are refused when set
+SET pgmanage.log_min_duration = -2;
+\echo :LAST_ERROR_SQLSTATE
+SET pgmanage.log_min_duration = '5 parsecs';
+\echo :LAST_ERROR_SQLSTATE
+SET pgmanage.log_plan = 'xml';
+\echo :LAST_ERROR_SQLSTATE
+SET pgmanage.sample_rate = 1.5;
+\echo :LAST_ERROR_SQLSTATE
+SET pgmanage.sample_rate = 'NaN';
+\echo :LAST_ERROR_SQLSTATE
+SET pgmanage.log_nested_statements = 'sometimes';
+\echo :LAST_ERROR_SQLSTATE
+-- fixed at server start, or in postgresql.conf only
+SET pgmanage.capture_buffer_size = '8MB';
+\echo :LAST_ERROR_SQLSTATE
+SET pgmanage.pgss_snapshot_interval = '1min';
+\echo :LAST_ERROR_SQLSTATE
+SET pgmanage.slow_queries_retention = '1d';
+\echo :LAST_ERROR_SQLSTATE
+-- and a user who is not a superuser cannot switch capture off (or on)
+CREATE ROLE pgm_plain;
+SET ROLE pgm_plain;
+SET pgmanage.log_min_duration = -1;
+\echo :LAST_ERROR_SQLSTATE
+SET pgmanage.sample_rate = 0;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DROP ROLE pgm_plain;
+
+-- the capture ring
+SELECT captured >= 0 AS ok, buffer_slots, buffer_bytes BETWEEN 4000000 AND 4194304 AS about_4mb,
+       query_max_bytes, plan_max_bytes
+FROM pgm_slow_query_stats();
+
+-- pgm_top_queries: arguments are checked first (22023) ...
+SELECT * FROM pgm_top_queries('slowest');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgm_top_queries(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgm_top_queries('calls', 0);
+\echo :LAST_ERROR_SQLSTATE
+-- ... then pg_stat_statements, preloaded here but not installed in this database (55000)
+SELECT * FROM pgm_top_queries();
+\echo :LAST_ERROR_SQLSTATE
+-- the history needs no pg_stat_statements, but checks its arguments
+SELECT * FROM pgm_top_queries_between('2024-01-02', '2024-01-01');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgm_top_queries_between(NULL, '2024-01-01');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgm_top_queries_between(now() - interval '1 hour', now(), 'io', -1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM pgm_top_queries_between('2000-01-01', '2000-01-02');
+-- without pg_stat_statements a snapshot is a no-op
+SELECT pgm_pgss_snapshot() IS NULL AS skipped;
+
+-- with pg_stat_statements in a schema that is not on the search path
+CREATE SCHEMA pgss_elsewhere;
+CREATE EXTENSION pg_stat_statements SCHEMA pgss_elsewhere;
+SET search_path = pg_catalog;
+SELECT pgss_elsewhere.pg_stat_statements_reset() IS NOT NULL AS reset;
+SELECT 1 AS one;
+SELECT 1 AS one;
+SELECT 1 AS one;
+SELECT count(*) > 0 AS has_rows FROM public.pgm_top_queries('calls', 5);
+-- each order ranks by its measure
+SELECT bool_and(ok) AS ordered FROM (
+    SELECT calls <= lag(calls) OVER (ORDER BY rank) OR rank = 1 AS ok
+    FROM public.pgm_top_queries('calls', 20)) s;
+SELECT bool_and(ok) AS ordered FROM (
+    SELECT mean_exec_time <= lag(mean_exec_time) OVER (ORDER BY rank) OR rank = 1 AS ok
+    FROM public.pgm_top_queries('mean_time', 20)) s;
+SELECT bool_and(ok) AS ordered FROM (
+    SELECT io_blocks <= lag(io_blocks) OVER (ORDER BY rank) OR rank = 1 AS ok
+    FROM public.pgm_top_queries('IO', 20)) s;
+SELECT count(*) <= 2 AS limited FROM public.pgm_top_queries('rows', 2);
+SELECT calls, query FROM public.pgm_top_queries('calls', 50) WHERE query = 'SELECT $1 AS one';
+SELECT sum(share_of_total_time) BETWEEN 99 AND 101 AS shares_add_up FROM public.pgm_top_queries('total_time', 10000);
+-- snapshots: the first is the baseline, the next has the deltas
+SELECT public.pgm_pgss_snapshot() IS NOT NULL AS taken;
+SELECT 1 AS one;
+SELECT 1 AS one;
+SELECT public.pgm_pgss_snapshot() IS NOT NULL AS taken;
+SELECT h.calls, h.restarted, q.query
+FROM public.pgm_pgss_history h JOIN public.pgm_pgss_query q USING (queryid)
+WHERE h.snapshot_id = (SELECT max(id) FROM public.pgm_pgss_snapshot) AND q.query = 'SELECT $1 AS one';
+SELECT calls, query FROM public.pgm_top_queries_between(now() - interval '1 hour', now() + interval '1 hour', 'calls', 50)
+WHERE query = 'SELECT $1 AS one';
+RESET search_path;
+DROP EXTENSION pg_stat_statements;
+DROP SCHEMA pgss_elsewhere;
+DELETE FROM pgm_pgss_snapshot;
+
+-- who may read what: pg_read_all_stats (and so pg_monitor), never PUBLIC
+CREATE ROLE pgm_nobody_slow;
+SELECT c.relname,
+       has_table_privilege('pgm_nobody_slow', c.oid, 'SELECT') AS public,
+       has_table_privilege('pg_monitor', c.oid, 'SELECT') AS monitor,
+       has_table_privilege('pg_read_all_stats', c.oid, 'SELECT') AS read_all_stats
+FROM pg_class c
+WHERE c.relname IN ('pgm_slow_queries', 'pgm_pgss_snapshot', 'pgm_pgss_history', 'pgm_pgss_query', 'pgm_pgss_last')
+ORDER BY 1;
+SET ROLE pgm_nobody_slow;
+SELECT count(*) FROM pgm_slow_queries;
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgm_top_queries();
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgm_slow_query_stats();
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DROP ROLE pgm_nobody_slow;

@@ -1,0 +1,177 @@
+# Slow-query capture: a slow statement reaches pgm_slow_queries (with its
+# plan) and the log in PostgreSQL's format, a fast one does not; nested and
+# utility statements on and off; a parallel query is captured once; both
+# orders of shared_preload_libraries with pg_stat_statements; without
+# pg_stat_statements, the literal text and pgm_top_queries' hint.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('slow');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'pg_stat_statements, pgmanage'
+pgmanage.database = 'postgres'
+pgmanage.pgss_snapshot_interval = 0
+max_worker_processes = 16
+max_parallel_workers = 4
+});
+$node->start;
+$node->safe_psql('postgres', q{
+CREATE EXTENSION pg_stat_statements;
+CREATE EXTENSION pgmanage;
+CREATE FUNCTION slow_inner(marker text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('SELECT pg_sleep(0.25) /* %s-inner */', marker);
+END $$;
+});
+
+# rows of pgm_slow_queries whose query contains a marker
+sub rows_with
+{
+	my ($marker, $cols) = @_;
+	$cols //= 'count(*)';
+	return $node->safe_psql('postgres',
+		"SELECT $cols FROM pgm_slow_queries WHERE statement LIKE '%$marker%'");
+}
+
+sub wait_for_marker
+{
+	my ($marker) = @_;
+	return $node->poll_query_until('postgres',
+		"SELECT count(*) > 0 FROM pgm_slow_queries WHERE statement LIKE '%$marker%'");
+}
+
+# 1. a slow statement, with its plan; a fast one before it
+my $log_offset = -s $node->logfile;
+$node->safe_psql('postgres', q{
+SET pgmanage.log_min_duration = 200;
+SET pgmanage.log_plan = text;
+SELECT 1 /* fast-marker */;
+SELECT pg_sleep(0.3) /* slow-marker */;
+});
+ok(wait_for_marker('slow-marker'), 'slow statement reaches pgm_slow_queries');
+is(rows_with('slow-marker',
+		"duration_ms >= 300, queryid IS NOT NULL, query_normalized, plan_format, rows, nesting_level, utility, role_name, database_name, application_name"),
+	't|t|t|text|1|0|f|' . getpwuid($<) . '|postgres|020_slow_capture.pl',
+	'its row: duration, query id, normalized text, plan format, rows, level, names');
+is(rows_with('slow-marker', 'query, statement'),
+	'SELECT pg_sleep($1) /* slow-marker */|SELECT pg_sleep(0.3) /* slow-marker */',
+	'query is the normalized text of pg_stat_statements, statement the literal one');
+like(rows_with('slow-marker', 'plan'), qr/^Result  \(cost=[0-9.]+ rows=1 width=4\) \(actual rows=1 loops=1\)$/,
+	'plan with actual rows and no timing');
+is(rows_with('slow-marker', "stored_at - captured_at <= interval '2 s'"), 't',
+	'stored within 2 s of the end of the statement');
+is(rows_with('fast-marker'), '0', 'fast statement not captured');
+
+my $log = slurp_file($node->logfile, $log_offset);
+like($log, qr/LOG:  duration: \d+\.\d{3} ms  statement: SELECT pg_sleep\(0\.3\) \/\* slow-marker \*\/\n/,
+	'log line in the form of log_min_duration_statement');
+like($log, qr/LOG:  duration: \d+\.\d{3} ms  plan:\n\s+Result  \(cost=[^\n]*\(actual rows=1 loops=1\)\n/,
+	'plan logged after it, as auto_explain does');
+unlike($log, qr/duration: [^\n]*fast-marker/, 'fast statement not logged');
+unlike($log, qr/STATEMENT:.*slow-marker/, 'statement not repeated as STATEMENT:');
+
+# 2. nested statements off, then on
+$node->safe_psql('postgres', q{
+SET pgmanage.log_min_duration = 200;
+SELECT slow_inner('nest-off') /* outer-off */;
+});
+ok(wait_for_marker('outer-off'), 'outer statement captured');
+is(rows_with('nest-off-inner'), '0', 'nested statement not captured by default');
+
+$node->safe_psql('postgres', q{
+SET pgmanage.log_min_duration = 200;
+SET pgmanage.log_nested_statements = on;
+SELECT slow_inner('nest-on') /* outer-on */;
+});
+ok(wait_for_marker('outer-on'), 'outer statement captured with nesting on');
+is(rows_with('nest-on-inner', 'nesting_level'), '1',
+	'nested statement captured once, at level 1, with log_nested_statements');
+
+# 3. utility statements: off by default, and their nested statements too
+$node->safe_psql('postgres', q{
+SET pgmanage.log_min_duration = 200;
+DO $$BEGIN PERFORM pg_sleep(0.25); END$$ /* do-off */;
+SET pgmanage.log_utility = on;
+DO $$BEGIN PERFORM pg_sleep(0.25); END$$ /* do-on */;
+});
+ok(wait_for_marker('do-on'), 'utility statement captured with log_utility');
+is(rows_with('do-on', 'utility'), 't', 'marked as utility');
+is(rows_with('do-off'), '0', 'utility statement not captured without log_utility');
+is($node->safe_psql('postgres',
+		"SELECT count(*) FROM pgm_slow_queries WHERE statement = 'SELECT pg_sleep(0.25)'"),
+	'0', 'statements inside DO count as nested');
+
+# utility statements with a row count, and sampling
+$node->safe_psql('postgres', q{
+SET pgmanage.log_min_duration = 0;
+SET pgmanage.log_utility = on;
+COPY (SELECT generate_series(1, 1000) /* copy-marker */) TO '/dev/null';
+VACUUM pg_class /* vacuum-marker */;
+SET pgmanage.sample_rate = 0;
+SELECT pg_sleep(0.01) /* unsampled-marker */;
+RESET pgmanage.sample_rate;
+SELECT 1 /* after-sampling */;
+});
+ok(wait_for_marker('after-sampling'), 'statements after the utility ones drained');
+is(rows_with('copy-marker', 'utility, rows'), 't|1000', 'COPY captured with its row count');
+is(rows_with('vacuum-marker', 'utility'), 't', 'VACUUM captured');
+is(rows_with('unsampled-marker'), '0', 'sample_rate = 0 captures nothing');
+
+# 4. a parallel query is captured once, by its leader
+$node->safe_psql('postgres', q{
+CREATE TABLE par AS SELECT g AS id FROM generate_series(1, 100000) g;
+ANALYZE par;
+});
+$node->safe_psql('postgres', q{
+SET pgmanage.log_min_duration = 0;
+SET pgmanage.log_plan = text;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SELECT count(*) FROM par /* par-marker */;
+SELECT 1 /* after-par */;
+});
+ok(wait_for_marker('after-par'), 'statements after the parallel query drained');
+is(rows_with('par-marker'), '1', 'parallel query captured once');
+like(rows_with('par-marker', 'plan'), qr/Gather.*Workers Launched: \d/s,
+	'its plan shows the Gather and its workers');
+
+# 5. the other order of shared_preload_libraries
+$node->append_conf('postgresql.conf',
+	"shared_preload_libraries = 'pgmanage, pg_stat_statements'");
+$node->restart;
+$node->safe_psql('postgres', q{
+SET pgmanage.log_min_duration = 200;
+SELECT 2 AS order2_marker, pg_sleep(0.25);
+});
+ok(wait_for_marker('order2_marker'), 'captured with pgmanage loaded first');
+is(rows_with('order2_marker', 'query'), 'SELECT $1 AS order2_marker, pg_sleep($2)',
+	'normalized text found');
+is($node->safe_psql('postgres',
+		"SELECT calls FROM pg_stat_statements WHERE query LIKE '%order2_marker%'"),
+	'1', 'pg_stat_statements still counts the statement once');
+
+# 6. without pg_stat_statements: literal text, and the hint of pgm_top_queries
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'pgmanage'");
+$node->restart;
+$node->safe_psql('postgres', q{
+SET pgmanage.log_min_duration = 200;
+SELECT pg_sleep(0.25) /* nopgss-marker */;
+});
+ok(wait_for_marker('nopgss-marker'), 'captured without pg_stat_statements');
+is(rows_with('nopgss-marker', 'query, query_normalized, queryid IS NULL'),
+	'SELECT pg_sleep(0.25) /* nopgss-marker */|f|t', 'literal text, no query id');
+my ($ret, $out, $err) = $node->psql('postgres',
+	'\set VERBOSITY verbose' . "\nSELECT * FROM pgm_top_queries()");
+like($err, qr/ERROR:  55000: pg_stat_statements is not loaded through shared_preload_libraries/,
+	'pgm_top_queries: 55000 when pg_stat_statements is not preloaded');
+like($err, qr/HINT:  Add shared_preload_libraries = 'pg_stat_statements' to postgresql.conf/,
+	'the hint names the setting to add');
+
+$node->stop;
+done_testing();
