@@ -62,8 +62,9 @@ is(rows_with('slow-marker', 'query, statement'),
 	'query is the normalized text of pg_stat_statements, statement the literal one');
 like(rows_with('slow-marker', 'plan'), qr/^Result  \(cost=[0-9.]+ rows=1 width=4\) \(actual rows=1 loops=1\)$/,
 	'plan with actual rows and no timing');
-is(rows_with('slow-marker', "stored_at - captured_at <= interval '2 s'"), 't',
-	'stored within 2 s of the end of the statement');
+# the drain delay (goal: under 2 s) is reported, not asserted: no timing
+# assertions in the suite (see docs/benchmarks.md for measured figures)
+note('drain delay: ' . rows_with('slow-marker', "stored_at - captured_at"));
 is(rows_with('fast-marker'), '0', 'fast statement not captured');
 
 my $log = slurp_file($node->logfile, $log_offset);
