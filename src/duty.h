@@ -38,4 +38,10 @@ extern void pgm_policy_duty(PgmDutyContext *ctx);
 /* store.c */
 extern void pgm_kill_log_duty(PgmDutyContext *ctx);
 
+/* alerts.c: disk alerts and event-driven backup triggers */
+extern void pgm_alerts_duty(PgmDutyContext *ctx);
+
+/* webhook.c: prune delivered and dead events */
+extern void pgm_webhook_prune_duty(PgmDutyContext *ctx);
+
 #endif							/* PGM_DUTY_H */

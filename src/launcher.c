@@ -50,6 +50,7 @@ static const struct
 	const char *function;
 }			launcher_children[PGM_NUM_CHILDREN] = {
 	[PGM_CHILD_WORKER] = {"pgmanage worker", "pgm_worker_main"},
+	[PGM_CHILD_SENDER] = {"pgmanage sender", "pgm_sender_main"},
 };
 
 static BackgroundWorkerHandle *child_handle[PGM_NUM_CHILDREN];
