@@ -75,10 +75,12 @@ alerts_set_state(const char *s, const char *name, const char *state, const char 
 	char		nulls[3] = {' ', ' ', ' '};
 
 	snprintf(sql, sizeof(sql),
-			 "INSERT INTO %s.pgm_alert_state (name, state, detail, changed_at)"
-			 " VALUES ($1, $2, $3::pg_catalog.jsonb, pg_catalog.now())"
+			 "INSERT INTO %s.pgm_alert_state AS a (name, state, detail, changed_at, checked_at)"
+			 " VALUES ($1, $2, $3::pg_catalog.jsonb, pg_catalog.now(), pg_catalog.now())"
 			 " ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state, detail = EXCLUDED.detail,"
-			 " changed_at = EXCLUDED.changed_at",
+			 " checked_at = EXCLUDED.checked_at,"
+			 " changed_at = CASE WHEN a.state OPERATOR(pg_catalog.=) EXCLUDED.state THEN a.changed_at"
+			 "  ELSE EXCLUDED.changed_at END",
 			 s);
 	values[0] = CStringGetTextDatum(name);
 	values[1] = CStringGetTextDatum(state);
@@ -130,8 +132,8 @@ alerts_check_area(const char *s, const char *area, const char *path)
 		(void) pgm_event_enqueue(s, "disk_ok", area, NULL, detail, true);
 		alerts_set_state(s, name, "ok", detail);
 	}
-	else if (state == NULL)
-		alerts_set_state(s, name, "ok", detail);	/* first look: nothing to say */
+	else
+		alerts_set_state(s, name, state ? state : "ok", detail);	/* no crossing: record the check */
 }
 
 /* the data directory's filesystem, and pg_wal's if it is another one */

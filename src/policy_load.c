@@ -122,7 +122,8 @@ pgm_policy_load(const char *schema)
 		char	   *db = SPI_getvalue(tup, desc, 3);
 		char	   *app = SPI_getvalue(tup, desc, 4);
 		bool		isnull;
-		Datum		addr = SPI_getbinval(tup, desc, 5, &isnull);
+		bool		addr_isnull;
+		Datum		addr = SPI_getbinval(tup, desc, 5, &addr_isnull);
 
 		memset(pol, 0, sizeof(PgmPolicy));
 		pol->id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
@@ -143,7 +144,7 @@ pgm_policy_load(const char *schema)
 			pol->match_app = true;
 			strlcpy(pol->app_pattern, app, NAMEDATALEN);
 		}
-		if (!isnull)
+		if (!addr_isnull)
 		{
 			inet	   *ip = DatumGetInetPP(addr);
 

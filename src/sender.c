@@ -318,6 +318,7 @@ sender_done(CURL *easy, CURLcode rc, void *arg)
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http);
 	r->http_status = (int) http;
 
+	r->outcome = OUTCOME_DEAD;
 	if (rc == CURLE_OK && http >= 200 && http < 300)
 	{
 		r->outcome = OUTCOME_DELIVERED;
@@ -338,16 +339,11 @@ sender_done(CURL *easy, CURLcode rc, void *arg)
 		retry = sender_retryable_curl_error(rc);
 		snprintf(r->error, sizeof(r->error), "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
 	}
-	if (r->outcome != OUTCOME_DELIVERED)
+	if (r->outcome != OUTCOME_DELIVERED && retry && t->attempts + 1 < t->max_attempts)
 	{
-		if (retry && t->attempts + 1 < t->max_attempts)
-		{
-			r->outcome = OUTCOME_RETRY;
-			r->next_at = TimestampTzPlusMilliseconds(r->at,
-													 sender_backoff_ms(t->attempts + 1, (int64) retry_after));
-		}
-		else
-			r->outcome = OUTCOME_DEAD;
+		r->outcome = OUTCOME_RETRY;
+		r->next_at = TimestampTzPlusMilliseconds(r->at,
+												 sender_backoff_ms(t->attempts + 1, (int64) retry_after));
 	}
 
 	/* forget the transfer, keep the handle (its connection stays in the multi's pool) */
@@ -431,11 +427,13 @@ sender_record_results(const char *s)
 			 "UPDATE %s.pgm_delivery d SET status = r.status,"
 			 " attempts = d.attempts OPERATOR(pg_catalog.+) 1,"
 			 " last_attempt_at = r.at,"
-			 " next_attempt_at = pg_catalog.coalesce(r.next_at, d.next_attempt_at),"
+			 " next_attempt_at = COALESCE(r.next_at, d.next_attempt_at),"
 			 " last_http_status = r.http,"
 			 " last_error = r.err,"
 			 " delivered_at = CASE WHEN r.status OPERATOR(pg_catalog.=) 'delivered' THEN r.at END"
-			 " FROM pg_catalog.unnest($1, $2, $3, $4, $5, $6, $7) AS r(event_id, endpoint, status, at, next_at, http, err)"
+			  " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
+			 "  pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7))"
+			 "  AS r(event_id, endpoint, status, at, next_at, http, err)"
 			 " WHERE d.event_id OPERATOR(pg_catalog.=) r.event_id AND d.endpoint OPERATOR(pg_catalog.=) r.endpoint"
 			 " AND d.status OPERATOR(pg_catalog.=) 'pending'",
 			 s);
@@ -477,7 +475,7 @@ sender_fetch(const char *s, int room, SenderTransfer **out, TimestampTz *next_du
 			 " ORDER BY d.next_attempt_at, d.event_id LIMIT $1",
 			 s, s, s);
 	values[0] = Int32GetDatum(room + ninflight);
-	if (SPI_execute_with_args(sql, 1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pgm_delivery");
 	for (i = 0; i < SPI_processed && n < room; i++)
 	{
@@ -512,7 +510,7 @@ sender_fetch(const char *s, int room, SenderTransfer **out, TimestampTz *next_du
 				 " AND d.next_attempt_at OPERATOR(pg_catalog.>) $1",
 				 s, s);
 		nvalues[0] = TimestampTzGetDatum(now);
-		if (SPI_execute_with_args(sql, 1, ntypes, nvalues, NULL, true, 1) != SPI_OK_SELECT)
+		if (SPI_execute_with_args(sql, 1, ntypes, nvalues, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read pgm_delivery");
 		if (SPI_processed == 1)
 		{

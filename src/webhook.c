@@ -15,7 +15,8 @@
  * NOT NULL constraints, because a constraint violation's DETAIL prints the
  * whole row, secret included, to the client and the server log.  Errors
  * here name the endpoint and the column, never a secret (nor the URL,
- * which may carry a token).
+ * which may carry a token), and hide the statement from the server log
+ * (errhidestmt), whose text holds the secret.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -330,6 +331,7 @@ webhook_secret_invalid(const char *endpoint)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errhidestmt(true),
 			 endpoint ? errmsg("invalid secret for webhook endpoint \"%s\"", endpoint)
 			 : errmsg("invalid webhook secret"),
 			 errdetail("A secret is \"whsec_\" followed by the base64 encoding of %d to %d bytes.",
@@ -376,6 +378,7 @@ endpoint_column(TriggerData *tg, HeapTuple tup, const char *col, const char *nam
 	if (*isnull && required)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errhidestmt(true),
 				 name ? errmsg("column \"%s\" of webhook endpoint \"%s\" must not be null", col, name)
 				 : errmsg("column \"%s\" of pgm_endpoint must not be null", col)));
 	return d;
@@ -386,6 +389,7 @@ endpoint_invalid(const char *name, const char *col, const char *detail, const ch
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errhidestmt(true),
 			 errmsg("invalid %s for webhook endpoint \"%s\"", col, name),
 			 detail ? errdetail_internal("%s", detail) : 0,
 			 hint ? errhint("%s", hint) : 0));
@@ -559,6 +563,7 @@ pgm_endpoint_check(PG_FUNCTION_ARGS)
 	if (!endpoint_valid_name(name))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errhidestmt(true),
 				 errmsg("invalid webhook endpoint name"),
 				 errdetail("An endpoint name is 1 to 63 letters, digits, \"_\", \"-\" or \".\".")));
 

@@ -72,7 +72,8 @@ CREATE TABLE pgm_alert_state (
     name text PRIMARY KEY,
     state text NOT NULL,
     detail jsonb,
-    changed_at timestamptz NOT NULL DEFAULT now()
+    changed_at timestamptz NOT NULL DEFAULT now(),
+    checked_at timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE pgm_alert_state IS 'pgmanage: last state of each disk alert and backup trigger (one event per crossing)';
 
