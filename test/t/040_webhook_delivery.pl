@@ -78,7 +78,8 @@ $id = $node->safe_psql('postgres', "SELECT pgm_trigger_backup('bad')");
 is(wait_settled($id), 'dead|1|400|HTTP 400: bad payload', '400: dead after one attempt, with the answer');
 my $later = $node->safe_psql('postgres', "SELECT pgm_trigger_backup('later')");
 wait_settled($later);
-is(scalar(for_id($id, receiver_requests($r))), 1, 'the dead event was not sent again');
+my @dead = for_id($id, receiver_requests($r));
+is(scalar(@dead), 1, 'the dead event was not sent again');
 
 # 5. Retry-After is honoured, even beyond pgmanage.webhook_retry_max (2 s here)
 set_plan($r, [ { status => 429, retry_after => 3 } ]);
