@@ -450,14 +450,14 @@ endpoint_check_url(const char *name, const char *url)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
 	if (rc != CURLUE_OK)
-		problem = curl_url_strerror(rc);
+		problem = psprintf("libcurl cannot parse it: %s.", curl_url_strerror(rc));
 	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 			 (pg_strcasecmp(scheme, "http") != 0 && pg_strcasecmp(scheme, "https") != 0))
-		problem = "only http and https URLs are allowed";
+		problem = "Only http and https URLs are allowed.";
 	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
-		problem = "the URL has no host";
+		problem = "The URL has no host.";
 	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
-		problem = "credentials in the URL are not allowed";
+		problem = "Credentials in the URL are not allowed.";
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(user);
