@@ -20,7 +20,10 @@
  * At-least-once: a delivery is marked delivered only after a 2xx was
  * received and recorded; if the process or the server stops before the
  * result is recorded, the delivery is still pending and is sent again.
- * Receivers deduplicate on webhook-id.
+ * Receivers deduplicate on webhook-id.  For the same reason the sender's
+ * own transactions commit with synchronous_commit = off: a result lost in
+ * a crash means at worst one more delivery, never a lost one (the events
+ * themselves are committed by their producers, synchronously).
  *
  * Outcome of an attempt:
  *   2xx                                   delivered
@@ -52,6 +55,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -650,6 +654,8 @@ pgm_sender_main(Datum arg)
 	bool		woken = true;
 
 	sender_status = pgm_child_start(PGM_CHILD_SENDER, "pgmanage sender");
+	/* a result lost in a crash only means one more delivery: no WAL flush wait */
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	sender_cxt = AllocSetContextCreate(TopMemoryContext, "pgmanage sender", ALLOCSET_DEFAULT_SIZES);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		ereport(ERROR,
