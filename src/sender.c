@@ -445,87 +445,151 @@ sender_record_results(const char *s)
 		elog(ERROR, "could not update pgm_delivery");
 }
 
+/* an enabled endpoint, as read at the start of a fetch */
+typedef struct SenderEndpoint
+{
+	char	   *name;
+	char	   *url;
+	char	   *secret;
+	int64		timeout_ms;
+	char	   *headers;		/* "Name: value" lines, or NULL */
+	bool		follow;
+	char	   *ca_file;		/* or NULL */
+	int			max_attempts;
+} SenderEndpoint;
+
+static int	sender_rotation = 0;
+
+static char *
+sender_value(HeapTuple tup, TupleDesc desc, int col)
+{
+	return SPI_getvalue(tup, desc, col);	/* NULL for NULL */
+}
+
 /*
- * Read up to "room" due deliveries that are not in flight, prepare their
- * transfers into *out; return how many.  *next_due: when the next pending
- * delivery falls due (0: none known), if fewer than asked were found.
+ * Read up to "room" due deliveries that are not in flight and prepare
+ * their transfers into *out; return how many.  Endpoints are served in
+ * turn (the first one rotates), each from its own ordered index range, so
+ * a backlog on one endpoint costs the others nothing and each read is
+ * O(batch), whatever the backlog.  *next_due: when the next pending
+ * delivery falls due (0: none known); "now" when more are due already.
  */
 static int
 sender_fetch(const char *s, int room, SenderTransfer **out, TimestampTz *next_due)
 {
-	char		sql[2048];
-	Oid			types[1] = {INT4OID};
-	Datum		values[1];
+	char		sql[1024];
+	char		nx_sql[512];
+	SenderEndpoint *eps;
+	int			neps;
 	int			n = 0;
+	int			k;
 	uint64		i;
 	bool		isnull;
 	TimestampTz now = GetCurrentTimestamp();
-	Oid			ntypes[1] = {TIMESTAMPTZOID};
-	Datum		nvalues[1];
 
 	*next_due = 0;
 	snprintf(sql, sizeof(sql),
-			 "SELECT d.event_id, d.endpoint, d.attempts, ep.max_attempts, e.payload::pg_catalog.text,"
-			 " ep.url, ep.secret,"
-			 " (pg_catalog.date_part('epoch', ep.timeout) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8,"
+			 "SELECT name, url, secret,"
+			 " (pg_catalog.date_part('epoch', timeout) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8,"
 			 " (SELECT pg_catalog.string_agg(h.key OPERATOR(pg_catalog.||) ': ' OPERATOR(pg_catalog.||) h.value, E'\\n')"
-			 "    FROM pg_catalog.jsonb_each_text(ep.headers) h),"
-			 " ep.follow_redirects, ep.ca_file"
-			 " FROM %s.pgm_delivery d"
-			 " JOIN %s.pgm_endpoint ep ON ep.name OPERATOR(pg_catalog.=) d.endpoint"
-			 " JOIN %s.pgm_event e ON e.id OPERATOR(pg_catalog.=) d.event_id"
-			 " WHERE d.status OPERATOR(pg_catalog.=) 'pending' AND ep.enabled"
-			 " AND d.next_attempt_at OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp()"
-			 " ORDER BY d.next_attempt_at, d.event_id LIMIT $1",
-			 s, s, s);
-	values[0] = Int32GetDatum(room + ninflight);
-	if (SPI_execute_with_args(sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pgm_delivery");
-	for (i = 0; i < SPI_processed && n < room; i++)
+			 "    FROM pg_catalog.jsonb_each_text(headers) h),"
+			 " follow_redirects, ca_file, max_attempts"
+			 " FROM %s.pgm_endpoint WHERE enabled ORDER BY name", s);
+	if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pgm_endpoint");
+	neps = (int) SPI_processed;
+	if (neps == 0)
+		return 0;
+	eps = palloc(sizeof(SenderEndpoint) * neps);
+	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
-		int64		event_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		char	   *endpoint = SPI_getvalue(tup, desc, 2);
-		char	   *secret;
 
-		if (sender_is_inflight(event_id, endpoint))
-			continue;
-		secret = SPI_getvalue(tup, desc, 7);
-		out[n++] = sender_prepare(event_id, endpoint,
-								  DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull)),
-								  DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull)),
-								  SPI_getvalue(tup, desc, 5),
-								  SPI_getvalue(tup, desc, 6),
-								  secret,
-								  DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull)),
-								  SPI_getvalue(tup, desc, 9),
-								  DatumGetBool(SPI_getbinval(tup, desc, 10, &isnull)),
-								  SPI_getvalue(tup, desc, 11));
-		explicit_bzero(secret, strlen(secret));
+		eps[i].name = sender_value(tup, desc, 1);
+		eps[i].url = sender_value(tup, desc, 2);
+		eps[i].secret = sender_value(tup, desc, 3);
+		eps[i].timeout_ms = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+		eps[i].headers = sender_value(tup, desc, 5);
+		eps[i].follow = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+		eps[i].ca_file = sender_value(tup, desc, 7);
+		eps[i].max_attempts = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
 	}
-	if (SPI_processed < (uint64) (room + ninflight))
-	{
-		/* everything due now was seen: when is the next one? */
-		snprintf(sql, sizeof(sql),
-				 "SELECT pg_catalog.min(d.next_attempt_at) FROM %s.pgm_delivery d"
-				 " JOIN %s.pgm_endpoint ep ON ep.name OPERATOR(pg_catalog.=) d.endpoint"
-				 " WHERE d.status OPERATOR(pg_catalog.=) 'pending' AND ep.enabled"
-				 " AND d.next_attempt_at OPERATOR(pg_catalog.>) $1",
-				 s, s);
-		nvalues[0] = TimestampTzGetDatum(now);
-		if (SPI_execute_with_args(sql, 1, ntypes, nvalues, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read pgm_delivery");
-		if (SPI_processed == 1)
-		{
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
-			if (!isnull)
-				*next_due = DatumGetTimestampTz(d);
+	/* the due deliveries of one endpoint, from the partial index, then their bodies */
+	snprintf(sql, sizeof(sql),
+			 "SELECT d.event_id, d.attempts, e.payload::pg_catalog.text"
+			 " FROM (SELECT event_id, attempts, next_attempt_at FROM %s.pgm_delivery"
+			 "       WHERE status OPERATOR(pg_catalog.=) 'pending' AND endpoint OPERATOR(pg_catalog.=) $1"
+			 "       AND next_attempt_at OPERATOR(pg_catalog.<=) $3"
+			 "       ORDER BY next_attempt_at, event_id LIMIT $2) d"
+			 " JOIN %s.pgm_event e ON e.id OPERATOR(pg_catalog.=) d.event_id"
+			 " ORDER BY d.next_attempt_at, d.event_id",
+			 s, s);
+	snprintf(nx_sql, sizeof(nx_sql),
+			 "SELECT next_attempt_at FROM %s.pgm_delivery"
+			 " WHERE status OPERATOR(pg_catalog.=) 'pending' AND endpoint OPERATOR(pg_catalog.=) $1"
+			 " AND next_attempt_at OPERATOR(pg_catalog.>) $2"
+			 " ORDER BY next_attempt_at LIMIT 1", s);
+
+	for (k = 0; k < neps && n < room; k++)
+	{
+		SenderEndpoint *ep = &eps[(k + sender_rotation) % neps];
+		Oid			types[3] = {TEXTOID, INT4OID, TIMESTAMPTZOID};
+		Datum		values[3];
+		int			busy = 0;
+		int			j;
+		uint64		got;
+
+		for (j = 0; j < ninflight; j++)
+			if (strcmp(inflight[j]->endpoint, ep->name) == 0)
+				busy++;
+		values[0] = CStringGetTextDatum(ep->name);
+		values[1] = Int32GetDatum(room - n + busy);
+		values[2] = TimestampTzGetDatum(now);
+		if (SPI_execute_with_args(sql, 3, types, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read pgm_delivery");
+		got = SPI_processed;
+		for (i = 0; i < got && n < room; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			int64		event_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+
+			if (sender_is_inflight(event_id, ep->name))
+				continue;
+			out[n++] = sender_prepare(event_id, ep->name,
+									  DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull)),
+									  ep->max_attempts, sender_value(tup, desc, 3),
+									  ep->url, ep->secret, ep->timeout_ms, ep->headers,
+									  ep->follow, ep->ca_file);
+		}
+		if (got == (uint64) (room - n + busy) || i < got)
+			*next_due = now;	/* more are due already */
+		else if (*next_due != now)
+		{
+			/* all that is due was seen: when is this endpoint's next one? */
+			Oid			ntypes[2] = {TEXTOID, TIMESTAMPTZOID};
+			Datum		nvalues[2] = {values[0], values[2]};
+
+			if (SPI_execute_with_args(nx_sql, 2, ntypes, nvalues, NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not read pgm_delivery");
+			if (SPI_processed == 1)
+			{
+				TimestampTz at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+																   SPI_tuptable->tupdesc, 1, &isnull));
+
+				if (*next_due == 0 || at < *next_due)
+					*next_due = at;
+			}
 		}
 	}
-	else
-		*next_due = now;		/* more are due: come back as soon as slots free */
+	if (n >= room && k < neps)
+		*next_due = now;		/* endpoints not looked at this time */
+	sender_rotation = (sender_rotation + 1) % neps;
+	for (k = 0; k < neps; k++)
+		if (eps[k].secret)
+			explicit_bzero(eps[k].secret, strlen(eps[k].secret));
 	return n;
 }
 

@@ -62,8 +62,8 @@ CREATE TABLE pgm_delivery (
     delivered_at timestamptz,
     PRIMARY KEY (event_id, endpoint)
 );
-CREATE INDEX pgm_delivery_due ON pgm_delivery (next_attempt_at) WHERE status = 'pending';
-CREATE INDEX pgm_delivery_endpoint ON pgm_delivery (endpoint, status);
+-- the sender reads each endpoint's due deliveries in order from here
+CREATE INDEX pgm_delivery_due ON pgm_delivery (endpoint, next_attempt_at, event_id) WHERE status = 'pending';
 COMMENT ON TABLE pgm_delivery IS 'pgmanage: delivery state of each event to each endpoint';
 
 -- Crossing state of the alerts and event-driven backup triggers, so that a

@@ -74,8 +74,10 @@ echo "receiver ceiling (wrk -t1 -c16, 5 s): $ceiling requests/s"
 wait_ids() {
     local want=$1 limit=$2 t=0
     while [ "$(cut -d' ' -f1 "$dir/recv.log" 2>/dev/null | sort -u | wc -l)" -lt "$want" ]; do
-        sleep 0.2; t=$((t + 1)); [ $t -gt $((limit * 5)) ] && { echo "timed out waiting for $want" >&2; return 1; }
+        sleep 0.2; t=$((t + 1))
+        if [ $t -gt $((limit * 5)) ]; then echo "timed out waiting for $want" >&2; return 1; fi
     done
+    return 0
 }
 # stats over the log lines from line $1 on: deliveries/s, p50, p99 (ms), duplicates
 stats() {
@@ -95,18 +97,29 @@ print("events=%d duplicates=%d span=%.2fs deliveries/s=%.0f p50=%.1fms p99=%.1fm
 }
 
 # 1. throughput
-: > "$dir/recv.log"
+: > "$dir/recv.log"; chown postgres: "$dir/recv.log"
 tps=$(as_pg pgbench -n -h "$dir" -p "$port" -c 4 -j 2 -t 2500 -f "$dir/enqueue.sql" postgres 2>/dev/null | awk '/tps =/{print $3; exit}')
 wait_ids 10000 120
 echo "1. throughput, 10,000 events (enqueued at $tps tx/s by 4 clients): $(stats 1)"
 rate=$(stats 1 | sed -E 's/.*deliveries\/s=([0-9]+).*/\1/')
 echo "   ratio to the receiver's ceiling: $(python3 -c "print('%.2f' % ($rate / $ceiling))")"
 
+# 1b. the sender's own ceiling: 10,000 events committed in one transaction, drained
+start=$(( $(wc -l < "$dir/recv.log") + 1 ))
+psql_ -c "SELECT count(pgm_emit_event('bench')) FROM generate_series(1, 10000)" >/dev/null
+wait_ids 20000 120
+echo "1b. backlog, 10,000 events committed at once: $(stats "$start")"
+rate=$(stats "$start" | sed -E 's/.*deliveries\/s=([0-9]+).*/\1/')
+echo "   ratio to the receiver's ceiling: $(python3 -c "print('%.2f' % ($rate / $ceiling))")"
+
 # 2. latency at a moderate rate
 start=$(( $(wc -l < "$dir/recv.log") + 1 ))
-as_pg pgbench -n -h "$dir" -p "$port" -c 2 -j 2 -R 200 -T 10 -f "$dir/enqueue.sql" postgres >/dev/null 2>&1
-n=$(psql_ -c "SELECT count(*) FROM pgm_event WHERE id > 10000")
-wait_ids $((10000 + n)) 60
+prev=$(psql_ -c "SELECT count(*) FROM pgm_event")
+as_pg pgbench -n -h "$dir" -p "$port" -c 2 -j 2 -R 200 -T 10 -f "$dir/enqueue.sql" postgres > "$dir/pgbench.log" 2>&1 ||
+    { cat "$dir/pgbench.log"; exit 1; }
+total=$(psql_ -c "SELECT count(*) FROM pgm_event")
+n=$((total - prev))
+wait_ids "$total" 60
 echo "2. latency, $n events at 200/s: $(stats "$start")"
 
 # 3. outage
