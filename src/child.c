@@ -8,6 +8,7 @@
  * launcher passed in bgw_extra, publishes the child's pid and latch in
  * shared memory (exiting quietly if another copy already runs), and
  * arranges for them to be cleared at exit so the launcher can tell.
+ * pgm_extension_schema() finds the extension's schema for them.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -538,6 +538,7 @@ sender_fetch(const char *s, int room, SenderTransfer **out, TimestampTz *next_du
 		Oid			types[3] = {TEXTOID, INT4OID, TIMESTAMPTZOID};
 		Datum		values[3];
 		int			busy = 0;
+		int			limit;
 		int			j;
 		uint64		got;
 
@@ -545,7 +546,8 @@ sender_fetch(const char *s, int room, SenderTransfer **out, TimestampTz *next_du
 			if (strcmp(inflight[j]->endpoint, ep->name) == 0)
 				busy++;
 		values[0] = CStringGetTextDatum(ep->name);
-		values[1] = Int32GetDatum(room - n + busy);
+		limit = room - n + busy;
+		values[1] = Int32GetDatum(limit);
 		values[2] = TimestampTzGetDatum(now);
 		if (SPI_execute_with_args(sql, 3, types, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read pgm_delivery");
@@ -564,7 +566,7 @@ sender_fetch(const char *s, int room, SenderTransfer **out, TimestampTz *next_du
 									  ep->url, ep->secret, ep->timeout_ms, ep->headers,
 									  ep->follow, ep->ca_file);
 		}
-		if (got == (uint64) (room - n + busy) || i < got)
+		if (got == (uint64) limit || i < got)
 			*next_due = now;	/* more are due already */
 		else if (*next_due != now)
 		{
