@@ -8,10 +8,17 @@
  * launcher passed in bgw_extra, publishes the child's pid and latch in
  * shared memory (exiting quietly if another copy already runs), and
  * arranges for them to be cleared at exit so the launcher can tell.
+ * pgm_extension_schema() finds the extension's schema for them.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -19,6 +26,8 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "pgmanage.h"
@@ -79,4 +88,40 @@ pgm_child_start(PgmChild which, const char *name)
 
 	ereport(LOG, (errmsg("%s started in database \"%s\"", name, dbname)));
 	return st;
+}
+
+/* the schema an extension lives in (get_extension_schema is static in 15) */
+static Oid
+child_extension_namespace(Oid extoid)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			nsp = InvalidOid;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(extoid));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return nsp;
+}
+
+/*
+ * The schema pgmanage is installed in, in the current database (palloc'd),
+ * or NULL if it is not installed.  Call inside a transaction.
+ */
+char *
+pgm_extension_schema(void)
+{
+	Oid			extoid = get_extension_oid("pgmanage", true);
+
+	if (!OidIsValid(extoid))
+		return NULL;
+	return get_namespace_name(child_extension_namespace(extoid));
 }

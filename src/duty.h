@@ -44,4 +44,10 @@ extern void pgm_slow_queries_duty(PgmDutyContext *ctx);
 /* pgss_history.c */
 extern void pgm_pgss_history_duty(PgmDutyContext *ctx);
 
+/* alerts.c: disk alerts and event-driven backup triggers */
+extern void pgm_alerts_duty(PgmDutyContext *ctx);
+
+/* webhook.c: prune delivered and dead events */
+extern void pgm_webhook_prune_duty(PgmDutyContext *ctx);
+
 #endif							/* PGM_DUTY_H */

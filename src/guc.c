@@ -70,6 +70,28 @@ static const struct config_enum_entry guc_log_plan_options[] = {
 	{NULL, 0, false}
 };
 
+/* deliveries the sender runs at once */
+int			pgm_max_concurrent_deliveries = 16;
+
+/* delivered and dead events older than this are pruned by the worker */
+int			pgm_webhook_retention_min = 7 * 24 * 60;
+
+/* first retry delay, doubled at each failed attempt up to the maximum */
+int			pgm_webhook_retry_min_ms = 1000;
+int			pgm_webhook_retry_max_s = 3600;
+
+/* how often the worker checks the data directory's and pg_wal's filesystems; 0: never */
+int			pgm_disk_check_interval_s = 60;
+
+/* used space (percent) above which disk_alert is sent */
+int			pgm_disk_alert_threshold = 85;
+
+/* WAL since the last backup event above which a backup event is sent; -1: off */
+int			pgm_backup_wal_threshold_mb = -1;
+
+/* age of the last archived WAL file above which a backup event is sent; -1: off */
+int			pgm_backup_archive_max_age_s = -1;
+
 static bool
 guc_check_database(char **newval, void **extra, GucSource source)
 {
@@ -205,6 +227,78 @@ pgm_define_gucs(void)
 							7 * 24 * 60, 60, INT_MAX / 60,
 							PGC_SIGHUP,
 							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.max_concurrent_deliveries",
+							"Webhook deliveries the sender runs at once.",
+							"Connections to an endpoint are kept open and reused.",
+							&pgm_max_concurrent_deliveries,
+							16, 1, 1000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.webhook_retention",
+							"How long delivered and dead webhook events are kept.",
+							"Events with a pending delivery are never pruned.",
+							&pgm_webhook_retention_min,
+							7 * 24 * 60, 1, INT_MAX / 60,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.webhook_retry_min",
+							"Delay before the first retry of a failed webhook delivery.",
+							"Doubled at each further failure, up to pgmanage.webhook_retry_max, with jitter; a Retry-After header can only lengthen it.",
+							&pgm_webhook_retry_min_ms,
+							1000, 10, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.webhook_retry_max",
+							"Longest delay between two attempts of a webhook delivery (but see Retry-After).",
+							NULL,
+							&pgm_webhook_retry_max_s,
+							3600, 1, 86400,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.disk_check_interval",
+							"How often the worker checks the filesystems of the data directory and pg_wal.",
+							"0 turns disk alerts off.",
+							&pgm_disk_check_interval_s,
+							60, 0, 86400,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.disk_alert_threshold",
+							"Used space, in percent, above which a disk_alert event is sent.",
+							"disk_ok is sent when usage falls one point below it again.",
+							&pgm_disk_alert_threshold,
+							85, 1, 99,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.backup_wal_threshold",
+							"WAL written since the last backup event above which a backup event is sent.",
+							"-1 turns this trigger off.",
+							&pgm_backup_wal_threshold_mb,
+							-1, -1, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.backup_archive_max_age",
+							"Age of the last archived WAL file (pg_stat_archiver) above which a backup event is sent.",
+							"-1 turns this trigger off.",
+							&pgm_backup_archive_max_age_s,
+							-1, -1, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgmanage");

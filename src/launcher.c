@@ -51,6 +51,7 @@ static const struct
 	const char *function;
 }			launcher_children[PGM_NUM_CHILDREN] = {
 	[PGM_CHILD_WORKER] = {"pgmanage worker", "pgm_worker_main"},
+	[PGM_CHILD_SENDER] = {"pgmanage sender", "pgm_sender_main"},
 };
 
 static BackgroundWorkerHandle *child_handle[PGM_NUM_CHILDREN];
@@ -195,6 +196,8 @@ launcher_supervise(TimestampTz now)
 	Oid			dboid;
 	int			i;
 
+	bool		logged = false;
+
 	for (i = 0; i < PGM_NUM_CHILDREN; i++)
 	{
 		char		db[NAMEDATALEN];
@@ -204,10 +207,12 @@ launcher_supervise(TimestampTz now)
 			child_stopping[i] = false;
 		else if (strcmp(db, pgm_database) != 0 && !child_stopping[i])
 		{
-			/* once: the child takes a moment to exit */
-			ereport(LOG,
-					(errmsg("pgmanage: pgmanage.database changed from \"%s\" to \"%s\", restarting the %s",
-							db, pgm_database, launcher_children[i].name)));
+			/* once: the children take a moment to exit */
+			if (!logged)
+				ereport(LOG,
+						(errmsg("pgmanage: pgmanage.database changed from \"%s\" to \"%s\", restarting pgmanage's processes there",
+								db, pgm_database)));
+			logged = true;
 			launcher_stop_child(i);
 			child_stopping[i] = true;
 		}

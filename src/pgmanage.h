@@ -33,12 +33,21 @@ extern char *pgm_database;
 extern int	pgm_naptime_ms;
 extern bool pgm_enforce_timeouts;
 extern int	pgm_kill_log_retention_min;
+extern int	pgm_max_concurrent_deliveries;
+extern int	pgm_webhook_retention_min;
+extern int	pgm_webhook_retry_min_ms;
+extern int	pgm_webhook_retry_max_s;
+extern int	pgm_disk_check_interval_s;
+extern int	pgm_disk_alert_threshold;
+extern int	pgm_backup_wal_threshold_mb;
+extern int	pgm_backup_archive_max_age_s;
 extern void pgm_define_gucs(void);
 
 /* launcher.c and worker.c: the background processes */
 extern void pgm_register_launcher(void);
 extern PGDLLEXPORT void pgm_launcher_main(Datum arg);
 extern PGDLLEXPORT void pgm_worker_main(Datum arg);
+extern PGDLLEXPORT void pgm_sender_main(Datum arg);
 
 /* policy_enforce.c: one pass of timeout enforcement; returns ms to sleep */
 struct PgmKillRecord;

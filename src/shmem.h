@@ -27,6 +27,7 @@
 typedef enum PgmChild
 {
 	PGM_CHILD_WORKER,			/* worker.c: tables, policies, logs */
+	PGM_CHILD_SENDER,			/* sender.c: webhook deliveries */
 	PGM_NUM_CHILDREN
 } PgmChild;
 
@@ -134,6 +135,7 @@ extern int	pgm_kill_queue_peek(PgmKillRecord *out, int max);
 extern void pgm_kill_queue_consume(uint64 through_seq);
 /* child.c */
 extern PgmProcStatus *pgm_child_start(PgmChild which, const char *name);
+extern char *pgm_extension_schema(void);
 
 extern void pgm_proc_error(PgmProcStatus *st, const char *fmt,...) pg_attribute_printf(2, 3);
 

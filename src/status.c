@@ -2,8 +2,8 @@
  * status.c
  *		pgm_status(): what pgmanage's background processes are doing.
  *
- * One row for the launcher (timeout enforcement) and one for the worker
- * (tables), read from shared memory; a process that is not running has a
+ * One row for the launcher (timeout enforcement), one for the worker
+ * (tables) and one for the sender (webhooks), read from shared memory; a process that is not running has a
  * NULL pid.  ERROR 55000 when pgmanage is not preloaded.
  *-------------------------------------------------------------------------
  */
@@ -66,6 +66,7 @@ pgm_status(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PgmProcStatus launcher;
 	PgmProcStatus worker;
+	PgmProcStatus sender;
 	char		worker_db[NAMEDATALEN];
 	int			npolicies;
 	int			pending;
@@ -79,6 +80,7 @@ pgm_status(PG_FUNCTION_ARGS)
 	LWLockAcquire(pgm_shared->lock, LW_SHARED);
 	launcher = pgm_shared->launcher;
 	worker = pgm_shared->children[PGM_CHILD_WORKER];
+	sender = pgm_shared->children[PGM_CHILD_SENDER];
 	strlcpy(worker_db, pgm_shared->children[PGM_CHILD_WORKER].database, NAMEDATALEN);
 	npolicies = pgm_shared->npolicies;
 	pending = pgm_shared->queue_count;
@@ -102,6 +104,11 @@ pgm_status(PG_FUNCTION_ARGS)
 	counter_nulls[0] = counter_nulls[1] = counter_nulls[2] = true;
 	counter_nulls[3] = counter_nulls[4] = counter_nulls[5] = false;
 	status_emit(rsinfo, "worker", &worker, worker_db[0] ? worker_db : pgm_database,
+				counters, counter_nulls, npolicies, ext_found, true);
+
+	/* sender: its figures are in pgm_endpoint_status and pgm_events */
+	counter_nulls[3] = counter_nulls[4] = counter_nulls[5] = true;
+	status_emit(rsinfo, "sender", &sender, sender.database[0] ? sender.database : pgm_database,
 				counters, counter_nulls, npolicies, ext_found, true);
 	return (Datum) 0;
 }

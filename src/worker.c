@@ -46,34 +46,14 @@ static char worker_dbname[NAMEDATALEN];
 static bool missing_logged = false;
 static char last_logged_error[PGM_ERROR_LEN];
 
-/* the schema an extension lives in (get_extension_schema is static in 15) */
-static Oid
-worker_extension_schema(Oid extoid)
-{
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	Oid			nsp = InvalidOid;
-
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(extoid));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return nsp;
-}
-
 /* what the worker does on each pass, in this order */
 static const PgmDuty worker_duties[] = {
 	{"timeout policies", false, pgm_policy_duty},
 	{"kill log", true, pgm_kill_log_duty},
 	{"slow queries", true, pgm_slow_queries_duty},
 	{"pg_stat_statements history", true, pgm_pgss_history_duty},
+	{"alerts", true, pgm_alerts_duty},
+	{"webhook retention", true, pgm_webhook_prune_duty},
 };
 
 /* log an error once per distinct message; keep it for pgm_status() */
@@ -149,19 +129,14 @@ worker_find_extension(char *schema)
 
 	PG_TRY();
 	{
-		Oid			extoid;
+		char	   *nsp;
 
 		StartTransactionCommand();
-		extoid = get_extension_oid("pgmanage", true);
-		if (OidIsValid(extoid))
+		nsp = pgm_extension_schema();
+		if (nsp)
 		{
-			char	   *nsp = get_namespace_name(worker_extension_schema(extoid));
-
-			if (nsp)
-			{
-				strlcpy(schema, nsp, NAMEDATALEN);
-				found = true;
-			}
+			strlcpy(schema, nsp, NAMEDATALEN);
+			found = true;
 		}
 		CommitTransactionCommand();
 	}

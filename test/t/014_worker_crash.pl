@@ -24,8 +24,8 @@ pass('the postmaster restarts the cluster');
 
 # both come back, new processes, policies reloaded from the table
 $node->poll_query_until('postgres', qq{
-	SELECT count(*) = 2 FROM pgm_status()
-	WHERE pid IS NOT NULL AND pid NOT IN ($wpid, $lpid)})
+	SELECT count(*) = 2 FROM pgm_status() WHERE process IN ('launcher', 'worker') AND
+	pid IS NOT NULL AND pid NOT IN ($wpid, $lpid)})
   or die 'launcher and worker did not come back';
 pass('launcher and worker are back');
 pgm_wait_worker($node);
@@ -44,7 +44,7 @@ $offset = -s $node->logfile;
 kill 'KILL', $lpid;
 $node->wait_for_log(qr/background worker "pgmanage launcher" \(PID $lpid\) was terminated by signal 9/, $offset);
 $node->poll_query_until('postgres', qq{
-	SELECT count(*) = 2 FROM pgm_status() WHERE pid IS NOT NULL AND pid <> $lpid})
+	SELECT count(*) = 2 FROM pgm_status() WHERE process IN ('launcher', 'worker') AND pid IS NOT NULL AND pid <> $lpid})
   or die 'not back after the launcher crash';
 pgm_wait_policies($node, 1);
 $s = pgm_session($node, 'crash_2', user => 'app');

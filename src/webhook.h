@@ -1,0 +1,51 @@
+/*-------------------------------------------------------------------------
+ * webhook.h
+ *		Webhooks: the outbox (webhook.c), signatures (whsign.c), the
+ *		sender process (sender.c) and its libcurl event loop (http_loop.c),
+ *		alerts and event-driven backup triggers (alerts.c).
+ *
+ * Data path: a transaction calls pgm_event_enqueue() (SQL functions, the
+ * worker's alert duty, the pgm_kill_log trigger, the scheduler), which
+ * inserts one pgm_event row and one pgm_delivery row per matching enabled
+ * endpoint, and sets the sender's latch when (and only if) it commits.
+ * The sender reads due deliveries in a short transaction, transfers them
+ * outside any transaction, and records the results in the next one.
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGM_WEBHOOK_H
+#define PGM_WEBHOOK_H
+
+#include "postgres.h"
+
+/* the HMAC-SHA256 key of a secret: "whsec_" (optional) + base64 of 24..64 bytes */
+#define PGM_WH_KEY_MIN 24
+#define PGM_WH_KEY_MAX 64
+/* "v1," + base64 of 32 bytes + NUL */
+#define PGM_WH_SIGNATURE_LEN (3 + 44 + 1)
+
+/* whsign.c */
+extern int	pgm_wh_decode_secret(const char *secret, uint8 *key, int keymax);
+extern bool pgm_wh_sign(const uint8 *key, int keylen, const char *msg_id, int64 timestamp,
+						const char *body, size_t bodylen, char *out);
+
+/*
+ * webhook.c: put an event in the outbox (see there).  Must run inside a
+ * transaction that may write (not on a standby).  "endpoint" NULL: every
+ * enabled endpoint whose event_kinds include the kind.  "data_json" NULL
+ * or a JSON text.  Returns the event id, or 0 when only_if_subscribed and
+ * no endpoint matched (nothing is inserted then).
+ */
+extern int64 pgm_event_enqueue(const char *schema, const char *kind, const char *label,
+							   const char *endpoint, const char *data_json,
+							   bool only_if_subscribed);
+
+/* the scheduler's entry point: a "backup" event; returns its id */
+extern int64 pgm_backup_enqueue(const char *schema, const char *label, const char *endpoint);
+
+/* wake the sender when the current transaction commits */
+extern void pgm_webhook_wake_at_commit(void);
+
+/* "pgmanage/<version>" */
+#define PGM_USER_AGENT "pgmanage/" PGMANAGE_VERSION
+
+#endif							/* PGM_WEBHOOK_H */

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Webhook delivery benchmark (issue 6, section 4).  Not part of the suite.
+#
+#   test/bench/webhook_throughput.sh            # as root; uses the installed pgmanage
+#   PGM_PGBIN=/path/to/bin test/bench/webhook_throughput.sh   # another PostgreSQL 15 bin dir
+#
+# In a temporary cluster (run as the postgres OS user, in /tmp, removed at
+# the end) with a local receiver on 127.0.0.1 that answers 200 at once
+# (test/bench/bench_receiver.py):
+#   0. the receiver's own ceiling, measured with wrk (installed if missing)
+#   1. throughput: 10,000 events committed one per transaction by 4 pgbench
+#      clients as fast as they go: deliveries/s, commit-to-receipt p50/p99,
+#      and the ratio to the receiver's ceiling
+#   2. latency: 200 events/s for 10 s: commit-to-receipt p50/p99
+#   3. outage: 1,000 events while the receiver is down 30 s, then up: all
+#      delivered, how many twice, time to drain
+# "Commit" is the event's payload time (clock_timestamp() in the enqueuing
+# transaction, just before its commit), so latencies are slightly overstated.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+[ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
+bin=${PGM_PGBIN:-/usr/lib/postgresql/15/bin}
+command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null || apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+
+dir=$(mktemp -d /tmp/pgm-bench.XXXXXX); chown postgres: "$dir"; chmod 755 "$dir"
+port=$((40000 + RANDOM % 10000)); rport=$((port + 1))
+as_pg() { runuser -u postgres -- env PATH="$bin:$PATH" "$@"; }
+psql_() { as_pg psql -X -q -At -h "$dir" -p "$port" -d postgres "$@"; }
+recv_pid=
+start_receiver() {
+    runuser -u postgres -- python3 "$here/bench_receiver.py" --port "$rport" --log "$dir/recv.log" &
+    recv_pid=$!
+    for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$rport) 2>/dev/null && return; sleep 0.05; done
+    echo "receiver did not start" >&2; exit 1
+}
+stop_receiver() { kill "$recv_pid" 2>/dev/null || true; wait "$recv_pid" 2>/dev/null || true; recv_pid=; }
+cleanup() {
+    [ -n "$recv_pid" ] && stop_receiver
+    as_pg pg_ctl -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+as_pg initdb -D "$dir/data" -A trust >/dev/null
+cat >> "$dir/data/postgresql.conf" <<CONF
+port = $port
+unix_socket_directories = '$dir'
+listen_addresses = ''
+shared_preload_libraries = 'pgmanage'
+pgmanage.database = 'postgres'
+max_connections = 50
+CONF
+as_pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
+psql_ -c "CREATE EXTENSION pgmanage" \
+      -c "INSERT INTO pgm_endpoint (name, url) VALUES ('bench', 'http://127.0.0.1:$rport/hook')"
+echo "SELECT pgm_emit_event('bench');" > "$dir/enqueue.sql"; chown postgres: "$dir/enqueue.sql"
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "PostgreSQL: $(as_pg postgres --version)"
+echo "max_concurrent_deliveries: $(psql_ -c 'SHOW pgmanage.max_concurrent_deliveries')"
+start_receiver
+
+# 0. the receiver's ceiling
+body=$(psql_ -c "SELECT payload::text FROM pgm_event LIMIT 0")
+cat > "$dir/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"id": 1, "kind": "bench", "data": null, "time": "2000-01-01T00:00:00.000000Z", "label": null, "cluster": {"host": "h", "port": 5432}}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+ceiling=$(wrk -t1 -c16 -d5s -s "$dir/post.lua" "http://127.0.0.1:$rport/" | awk '/Requests\/sec/{print $2}')
+echo "receiver ceiling (wrk -t1 -c16, 5 s): $ceiling requests/s"
+
+# wait until the receiver logged $1 distinct webhook ids (at most $2 s)
+wait_ids() {
+    local want=$1 limit=$2 t=0
+    while [ "$(cut -d' ' -f1 "$dir/recv.log" 2>/dev/null | sort -u | wc -l)" -lt "$want" ]; do
+        sleep 0.2; t=$((t + 1))
+        if [ $t -gt $((limit * 5)) ]; then echo "timed out waiting for $want" >&2; return 1; fi
+    done
+    return 0
+}
+# stats over the log lines from line $1 on: deliveries/s, p50, p99 (ms), duplicates
+stats() {
+    tail -n +"$1" "$dir/recv.log" | python3 -c '
+import sys, datetime
+rows = [l.split() for l in sys.stdin if l.strip()]
+seen, dup, lat, commits, receipts = set(), 0, [], [], []
+for mid, rt, pt in rows:
+    if mid in seen: dup += 1; continue
+    seen.add(mid)
+    c = datetime.datetime.strptime(pt, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+    r = float(rt); commits.append(c); receipts.append(r); lat.append((r - c) * 1000)
+lat.sort()
+span = max(receipts) - min(commits)
+print("events=%d duplicates=%d span=%.2fs deliveries/s=%.0f p50=%.1fms p99=%.1fms max=%.1fms" % (
+    len(seen), dup, span, len(seen) / span, lat[len(lat)//2], lat[int(len(lat)*0.99)], lat[-1]))'
+}
+
+# 1. throughput
+: > "$dir/recv.log"; chown postgres: "$dir/recv.log"
+tps=$(as_pg pgbench -n -h "$dir" -p "$port" -c 4 -j 2 -t 2500 -f "$dir/enqueue.sql" postgres 2>/dev/null | awk '/tps =/{print $3; exit}')
+wait_ids 10000 120
+echo "1. throughput, 10,000 events (enqueued at $tps tx/s by 4 clients): $(stats 1)"
+rate=$(stats 1 | sed -E 's/.*deliveries\/s=([0-9]+).*/\1/')
+echo "   ratio to the receiver's ceiling: $(python3 -c "print('%.2f' % ($rate / $ceiling))")"
+
+# 1b. the sender's own ceiling: 10,000 events committed in one transaction, drained
+start=$(( $(wc -l < "$dir/recv.log") + 1 ))
+psql_ -c "SELECT count(pgm_emit_event('bench')) FROM generate_series(1, 10000)" >/dev/null
+wait_ids 20000 120
+echo "1b. backlog, 10,000 events committed at once: $(stats "$start")"
+rate=$(stats "$start" | sed -E 's/.*deliveries\/s=([0-9]+).*/\1/')
+echo "   ratio to the receiver's ceiling: $(python3 -c "print('%.2f' % ($rate / $ceiling))")"
+
+# 2. latency at a moderate rate
+start=$(( $(wc -l < "$dir/recv.log") + 1 ))
+prev=$(psql_ -c "SELECT count(*) FROM pgm_event")
+as_pg pgbench -n -h "$dir" -p "$port" -c 2 -j 2 -R 200 -T 10 -f "$dir/enqueue.sql" postgres > "$dir/pgbench.log" 2>&1 ||
+    { cat "$dir/pgbench.log"; exit 1; }
+total=$(psql_ -c "SELECT count(*) FROM pgm_event")
+n=$((total - prev))
+wait_ids "$total" 60
+echo "2. latency, $n events at 200/s: $(stats "$start")"
+
+# 3. outage
+stop_receiver
+start=$(( $(wc -l < "$dir/recv.log") + 1 ))
+before=$(psql_ -c "SELECT count(*) FROM pgm_event")
+as_pg pgbench -n -h "$dir" -p "$port" -c 4 -j 2 -t 250 -f "$dir/enqueue.sql" postgres >/dev/null 2>&1
+sleep 30
+start_receiver
+up=$(date +%s.%N)
+wait_ids $((before + 1000)) 180
+drained=$(date +%s.%N)
+echo "3. outage, 1,000 events, receiver down 30 s: $(stats "$start" | sed -E 's/ deliveries.*//')"
+echo "   drained $(python3 -c "print('%.1f' % ($drained - $up))") s after the receiver came back;" \
+     "pending now: $(psql_ -c "SELECT count(*) FROM pgm_delivery WHERE status <> 'delivered'")," \
+     "attempts max: $(psql_ -c 'SELECT max(attempts) FROM pgm_delivery')"
+grep -c "terminated by signal\|PANIC" "$dir/server.log" | sed 's/^/   crashes in the server log: /'

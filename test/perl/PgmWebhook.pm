@@ -1,0 +1,124 @@
+# Helpers for pgmanage's webhook TAP tests (test/t/04*.pl): a node with
+# pgmanage preloaded, and the test receiver (test/webhook_receiver.py).
+package PgmWebhook;
+
+use strict;
+use warnings;
+use Exporter 'import';
+use File::Basename qw(dirname);
+use IPC::Run;
+use JSON::PP;
+use Time::HiRes qw(usleep);
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+our @EXPORT = qw(pgm_webhook_node start_receiver stop_receiver receiver_requests
+  wait_for_requests set_plan);
+
+# the test receiver, beside the t/ directory
+my $receiver_py = dirname(__FILE__) . '/../webhook_receiver.py';
+
+# A started node with pgmanage, the extension created in postgres, and
+# short retry delays; extra lines of postgresql.conf in $conf.
+sub pgm_webhook_node
+{
+	my ($name, $conf, %opts) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init(%opts);
+	$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'pg_stat_statements, pgmanage'
+pgmanage.database = 'postgres'
+pgmanage.naptime = '200ms'
+pgmanage.webhook_retry_min = '100ms'
+pgmanage.webhook_retry_max = '2s'
+log_min_messages = info
+} . ($conf // ''));
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION pgmanage');
+	return $node;
+}
+
+# Start a receiver; returns a hash: port, log, plan, secret, handle.
+#   start_receiver(secret => 'whsec_...', plan => [...], port => N, tls => [cert, key])
+sub start_receiver
+{
+	my (%o) = @_;
+	my $dir = $o{dir} // PostgreSQL::Test::Utils::tempdir();
+	my $r = {
+		dir => $dir,
+		log => "$dir/requests.jsonl",
+		plan => "$dir/plan.json",
+		port_file => "$dir/port",
+		secret => $o{secret},
+	};
+	unlink $r->{port_file};
+	set_plan($r, $o{plan} // []);
+	my @cmd = ('python3', $receiver_py, '--port-file', $r->{port_file},
+		'--log', $r->{log}, '--secret', $o{secret}, '--plan', $r->{plan},
+		'--port', $o{port} // 0);
+	push @cmd, '--tls-cert', $o{tls}[0], '--tls-key', $o{tls}[1] if $o{tls};
+	$r->{handle} = IPC::Run::start(\@cmd, '>', "$dir/receiver.out", '2>', "$dir/receiver.err");
+	# wait for the receiver to write its port (it does so once listening)
+	for (my $i = 0; $i < 100 * $PostgreSQL::Test::Utils::timeout_default; $i++)
+	{
+		last if -s $r->{port_file};
+		usleep(10_000);
+	}
+	die "receiver did not start: " . slurp_file("$dir/receiver.err") unless -s $r->{port_file};
+	$r->{port} = slurp_file($r->{port_file});
+	chomp $r->{port};
+	return $r;
+}
+
+sub stop_receiver
+{
+	my ($r) = @_;
+	$r->{handle}->kill_kill;
+	$r->{handle}->finish;
+}
+
+# the answers to give next (consumed in order, then 200)
+sub set_plan
+{
+	my ($r, $plan) = @_;
+	open my $fh, '>', "$r->{plan}.tmp" or die;
+	print $fh encode_json($plan);
+	close $fh;
+	rename "$r->{plan}.tmp", $r->{plan} or die;
+}
+
+# the requests received so far, each decoded, its body decoded as "json" when it parses
+sub receiver_requests
+{
+	my ($r) = @_;
+	return () unless -e $r->{log};
+	my @out;
+	open my $fh, '<', $r->{log} or die;
+	while (my $line = <$fh>)
+	{
+		next unless $line =~ /\n$/;
+		my $e = decode_json($line);
+		$e->{json} = eval { decode_json($e->{body}) };
+		push @out, $e;
+	}
+	close $fh;
+	return @out;
+}
+
+# wait until $pred (default: at least $n requests) holds; returns the requests
+sub wait_for_requests
+{
+	my ($r, $n, $what) = @_;
+	my @reqs;
+	for (my $i = 0; $i < 10 * $PostgreSQL::Test::Utils::timeout_default; $i++)
+	{
+		@reqs = receiver_requests($r);
+		return @reqs if @reqs >= $n;
+		usleep(100_000);
+	}
+	diag("timed out waiting for $n requests ($what); got " . scalar(@reqs));
+	return @reqs;
+}
+
+1;
