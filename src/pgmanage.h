@@ -30,7 +30,20 @@ extern char *pgm_database;
 extern int	pgm_naptime_ms;
 extern bool pgm_enforce_timeouts;
 extern int	pgm_kill_log_retention_min;
+extern char *pgm_timezone;
+extern bool pgm_enable_jobs;
+extern int	pgm_job_run_retention_min;
+extern int	pgm_max_vacuum_workers;
+extern double pgm_vacuum_dead_fraction;
+extern int	pgm_vacuum_min_dead_tuples;
+extern double pgm_vacuum_analyze_fraction;
+extern double pgm_vacuum_freeze_age_fraction;
+extern double pgm_vacuum_bloat_pct;
+extern double pgm_reindex_bloat_pct;
 extern void pgm_define_gucs(void);
+
+/* VACUUM runs at once, at most (the size of the slot array in shared memory) */
+#define PGM_MAX_VACUUM_SLOTS 16
 
 /* launcher.c and worker.c: the background processes */
 extern void pgm_register_launcher(void);

@@ -17,6 +17,7 @@
 
 #include "pgmanage.h"
 #include "shmem.h"
+#include "vacuum.h"
 
 PgmShared  *pgm_shared = NULL;
 
@@ -44,6 +45,7 @@ pgm_shmem_startup(void)
 		pg_atomic_init_u64(&pgm_shared->kill_log_dropped, 0);
 		pg_atomic_init_u32(&pgm_shared->policy_reload_requested, 0);
 	}
+	pgm_vacuum_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -54,6 +56,7 @@ pgm_shmem_request(void)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(PgmShared)));
 	RequestNamedLWLockTranche("pgmanage", 1);
+	pgm_vacuum_shmem_request();
 }
 
 /* called from _PG_init while preloading */

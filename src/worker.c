@@ -72,6 +72,7 @@ worker_extension_schema(Oid extoid)
 static const PgmDuty worker_duties[] = {
 	{"timeout policies", false, pgm_policy_duty},
 	{"kill log", true, pgm_kill_log_duty},
+	{"jobs", true, pgm_jobs_duty},
 };
 
 /* log an error once per distinct message; keep it for pgm_status() */
