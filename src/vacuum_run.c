@@ -174,10 +174,10 @@ vacuum_read_params(const PgmRunRequest *req, PgmVacuumParams *p, const char **wh
 	if (SPI_execute_with_args(
 							  "SELECT o->>'strategy', (o->>'analyze')::boolean, (o->>'freeze')::boolean,"
 							  " o->>'index_cleanup', (o->>'parallel')::integer, (o->>'skip_locked')::boolean,"
-							  " (EXTRACT(epoch FROM (o->>'lock_timeout')::interval) * 1000)::integer,"
+							  " (o->>'lock_timeout_ms')::integer,"
 							  " (o->>'cost_limit')::integer, (o->>'cost_delay')::float8,"
 							  " (o->>'reindex_bloated')::boolean,"
-							  " (EXTRACT(epoch FROM (o->>'window')::interval) * 1000)::bigint,"
+							  " ((o->>'window_seconds')::float8 * 1000)::bigint,"
 							  " o->>'schema', o->>'pattern',"
 							  " (SELECT pg_catalog.array_agg(x) FROM pg_catalog.jsonb_array_elements_text(o->'tables') x)::text,"
 							  " (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) $2)"

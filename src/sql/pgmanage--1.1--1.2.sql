@@ -124,6 +124,9 @@ FROM pgm_job_run r;
 COMMENT ON VIEW pgm_job_runs IS 'pgmanage: runs of jobs, what each did per table and why';
 
 -- Options of a VACUUM run, checked; raises 22023 with a hint on a bad value.
+-- No SET search_path here and in its callers: names in "tables" resolve with
+-- the caller's search_path (and are stored schema-qualified); every object
+-- this code uses is qualified.
 CREATE FUNCTION pgm_vacuum_options(
     database name, schema_name text, tables text[], table_pattern text, strategy text,
     window_length interval, with_analyze boolean, cost_limit integer, cost_delay double precision,
@@ -131,7 +134,6 @@ CREATE FUNCTION pgm_vacuum_options(
     lock_timeout interval, reindex_bloated boolean)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     resolved text[];
@@ -143,7 +145,7 @@ BEGIN
             USING ERRCODE = '55000',
                   HINT = 'Connect to the database named by pgmanage.database; the target database is an argument.';
     END IF;
-    IF database IS NULL OR NOT EXISTS (SELECT 1 FROM pg_database d WHERE d.datname = database) THEN
+    IF database IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database d WHERE d.datname = database) THEN
         RAISE EXCEPTION 'database "%" does not exist', database
             USING ERRCODE = '3D000', HINT = 'See pg_database for the names.';
     END IF;
@@ -162,13 +164,13 @@ BEGIN
         IF database = current_database() THEN
             -- resolve now, so a typo is an error here and not a silent no-op
             FOREACH t IN ARRAY tables LOOP
-                IF to_regclass(t) IS NULL THEN
+                IF pg_catalog.to_regclass(t) IS NULL THEN
                     RAISE EXCEPTION 'table "%" does not exist', t
                         USING ERRCODE = '42P01', HINT = 'Qualify names with their schema: ''sales.orders''.';
                 END IF;
                 resolved := resolved || (SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
-                                         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                                         WHERE c.oid = to_regclass(t));
+                                         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                                         WHERE c.oid = pg_catalog.to_regclass(t));
             END LOOP;
             tables := resolved;
         END IF;
@@ -211,10 +213,10 @@ BEGIN
     END IF;
     RETURN jsonb_strip_nulls(jsonb_build_object(
         'schema', schema_name, 'tables', to_jsonb(tables), 'pattern', table_pattern,
-        'strategy', strategy, 'window', window_length::text, 'analyze', with_analyze,
+        'strategy', strategy, 'window_seconds', extract(epoch FROM window_length)::float8, 'analyze', with_analyze,
         'cost_limit', cost_limit, 'cost_delay', cost_delay, 'freeze', pgm_vacuum_options.freeze,
         'index_cleanup', lower(index_cleanup), 'parallel', parallel, 'skip_locked', skip_locked,
-        'lock_timeout', lock_timeout::text, 'reindex_bloated', reindex_bloated));
+        'lock_timeout_ms', (extract(epoch FROM lock_timeout) * 1000)::bigint, 'reindex_bloated', reindex_bloated));
 END
 $$;
 
@@ -241,7 +243,6 @@ CREATE FUNCTION pgm_schedule_vacuum(
     enabled boolean DEFAULT true)
 RETURNS timestamptz
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     opts jsonb;
@@ -296,7 +297,6 @@ CREATE FUNCTION pgm_vacuum_now(
     reindex_bloated boolean DEFAULT false)
 RETURNS bigint
 LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     opts jsonb;
