@@ -110,6 +110,7 @@ pgm_kill_long(PG_FUNCTION_ARGS)
 		char	   *rolename;
 		char	   *dbname;
 		char	   *query;
+		bool		sees_details;
 
 		CHECK_FOR_INTERRUPTS();
 		if (local == NULL)
@@ -135,8 +136,9 @@ pgm_kill_long(PG_FUNCTION_ARGS)
 		/* an idle transaction has no statement to cancel: end the session */
 		refusal = pgm_signal_refusal(caller, be->st_procpid, be->st_userid);
 		rolename = GetUserNameFromId(be->st_userid, true);
-		query = (may_read_all || has_privs_of_role(caller, be->st_userid))
-			? pgm_clip_query(be->st_activity_raw)
+		/* as pg_stat_activity: another role's query and address stay hidden */
+		sees_details = may_read_all || has_privs_of_role(caller, be->st_userid);
+		query = sees_details ? pgm_clip_query(be->st_activity_raw)
 			: pstrdup("<insufficient privilege>");
 
 		if (refusal == NULL && dry_run)
@@ -187,7 +189,10 @@ pgm_kill_long(PG_FUNCTION_ARGS)
 		else
 			nulls[2] = true;
 		values[3] = CStringGetTextDatum(be->st_appname);
-		values[4] = pgm_client_addr_datum(&be->st_clientaddr, &nulls[4]);
+		if (sees_details)
+			values[4] = pgm_client_addr_datum(&be->st_clientaddr, &nulls[4]);
+		else
+			nulls[4] = true;
 		values[5] = CStringGetTextDatum(pgm_backend_state_name(be->st_state));
 		values[6] = kill_long_duration_datum(ran_us);
 		values[7] = CStringGetTextDatum(query);

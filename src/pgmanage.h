@@ -88,4 +88,55 @@ typedef struct PgmDiskSpace
 
 extern bool pgm_disk_space(const char *path, PgmDiskSpace *out);
 
+
+/*
+ * bloat.c: the page-packing model of pgm_bloat(), shared with bloat_exact.c.
+ * Both modes predict the size of a freshly packed copy with the same
+ * arithmetic; only where the tuple sizes come from differs (statistics or
+ * the pages themselves).
+ */
+/* the largest posting list nbtsort.c builds: 1/10 of a page, see there */
+#define PGM_BT_MAX_POSTING	(MAXALIGN_DOWN(BLCKSZ * 10 / 100) - sizeof(ItemIdData))
+
+typedef struct PgmHeapPacker
+{
+	int			save_space;		/* bytes fillfactor keeps free per page */
+	int64		pages;			/* pages finished or started */
+	int			page_free;		/* pd_upper - pd_lower of the current page */
+	int			page_items;		/* line pointers on the current page */
+} PgmHeapPacker;
+
+typedef struct PgmBtreePacker
+{
+	int			leaf_full;		/* leaf fillfactor as free-space target */
+	int64		leaf_pages;
+	double		page_space;		/* PageGetFreeSpace of the current leaf */
+	int			page_items;
+	Size		last_size;		/* last item added: moves right on a split */
+	Size		last_extra;		/* its posting-list bytes (truncated away) */
+	Size		last_base;		/* its key-only size: the future high key */
+	double		hikey_bytes;	/* sum of leaf high keys (the pivots above) */
+	int64		items;
+} PgmBtreePacker;
+
+extern void pgm_heap_pack_init(PgmHeapPacker *p, int fillfactor);
+extern void pgm_heap_pack_add(PgmHeapPacker *p, Size tuple_len);
+extern void pgm_btree_pack_init(PgmBtreePacker *p, int fillfactor);
+extern void pgm_btree_pack_add(PgmBtreePacker *p, Size size, Size extra, Size base);
+extern int64 pgm_btree_pack_finish(PgmBtreePacker *p);
+
+/* bloat_exact.c: pgm_bloat(exact => true), reading the pages */
+typedef struct PgmExactResult
+{
+	int64		actual_bytes;
+	int64		expected_bytes;
+	int64		live_tuples;	/* heap: live rows; index: live entries */
+	int64		dead_tuples;	/* heap: dead rows; index: LP_DEAD items */
+	int64		dead_bytes;
+	int64		free_bytes;
+} PgmExactResult;
+
+extern void pgm_bloat_exact_heap(Oid relid, PgmExactResult *out);
+extern void pgm_bloat_exact_btree(Oid indexrelid, PgmExactResult *out);
+
 #endif							/* PGMANAGE_H */

@@ -73,7 +73,9 @@ typedef struct RelEntry
 	int64		toast_bytes;	/* its TOAST table and TOAST index */
 	Oid			toastrelid;
 	float4		reltuples;
-	int			locked_by;		/* pid holding ACCESS EXCLUSIVE, or 0 */
+	bool		locked;			/* another holds ACCESS EXCLUSIVE on it */
+	int			locked_by;		/* its pid; 0 for a prepared transaction */
+	char	   *nspname;		/* looked up once, when filtering */
 } RelEntry;
 
 /*
@@ -193,8 +195,9 @@ size_scan_database(HTAB *files)
 }
 
 /*
- * Pids holding ACCESS EXCLUSIVE on relations of this database, from one
- * snapshot of the lock table (what pg_locks shows).
+ * Mark relations of this database on which another session or a prepared
+ * transaction holds ACCESS EXCLUSIVE, from one snapshot of the lock table
+ * (what pg_locks shows).
  */
 static void
 size_mark_locked(HTAB *rels)
@@ -214,7 +217,10 @@ size_mark_locked(HTAB *rels)
 			continue;
 		rel = hash_search(rels, &inst->locktag.locktag_field2, HASH_FIND, NULL);
 		if (rel)
+		{
+			rel->locked = true;
 			rel->locked_by = inst->pid;
+		}
 	}
 }
 
@@ -332,6 +338,7 @@ pgm_size_report(PG_FUNCTION_ARGS)
 		entry->toast_bytes = 0;
 		entry->toastrelid = form->reltoastrelid;
 		entry->reltuples = form->reltuples;
+		entry->locked = false;
 		entry->locked_by = 0;
 		if (OidIsValid(form->reltoastrelid))
 		{
@@ -411,16 +418,27 @@ pgm_size_report(PG_FUNCTION_ARGS)
 			continue;			/* schema dropped meanwhile */
 		if (!include_system && strcmp(nspname, "information_schema") == 0)
 			continue;
+		entry->nspname = nspname;
 		if (schema_pattern &&
 			!DatumGetBool(DirectFunctionCall2Coll(textlike, C_COLLATION_OID,
 												  CStringGetTextDatum(nspname),
 												  PointerGetDatum(schema_pattern))))
 			continue;
-		if (!see_all &&
-			pg_class_aclcheck(entry->relid, caller,
-							  ACL_SELECT | ACL_INSERT | ACL_UPDATE | ACL_DELETE |
-							  ACL_TRUNCATE | ACL_REFERENCES | ACL_TRIGGER) != ACLCHECK_OK)
-			continue;
+		if (!see_all)
+		{
+			bool		is_missing = false;
+
+			/*
+			 * The catalog snapshot may have moved on since the pg_class scan
+			 * (opening pg_index accepts invalidations): a relation dropped
+			 * meanwhile is skipped here rather than raising 42P01.
+			 */
+			if (pg_class_aclcheck_ext(entry->relid, caller,
+									  ACL_SELECT | ACL_INSERT | ACL_UPDATE | ACL_DELETE |
+									  ACL_TRUNCATE | ACL_REFERENCES | ACL_TRIGGER,
+									  &is_missing) != ACLCHECK_OK || is_missing)
+				continue;
+		}
 		sorted[nsorted++] = entry;
 	}
 	qsort(sorted, nsorted, sizeof(RelEntry *), size_cmp_desc);
@@ -434,7 +452,7 @@ pgm_size_report(PG_FUNCTION_ARGS)
 		entry = sorted[i];
 		total = entry->own_bytes + entry->index_bytes + entry->toast_bytes;
 		memset(nulls, 0, sizeof(nulls));
-		values[0] = CStringGetTextDatum(get_namespace_name(entry->nspoid));
+		values[0] = CStringGetTextDatum(entry->nspname);
 		values[1] = CStringGetTextDatum(NameStr(entry->relname));
 		values[2] = CStringGetTextDatum(size_kind_name(entry->relkind));
 		values[3] = Int64GetDatum(entry->own_bytes);
@@ -454,9 +472,11 @@ pgm_size_report(PG_FUNCTION_ARGS)
 		else
 			nulls[9] = true;
 		values[10] = ObjectIdGetDatum(entry->relid);
-		if (entry->locked_by)
+		if (entry->locked && entry->locked_by != 0)
 			values[11] = CStringGetTextDatum(psprintf("ACCESS EXCLUSIVE lock held by pid %d: size read from files, a rewrite may be in progress",
 													  entry->locked_by));
+		else if (entry->locked)
+			values[11] = CStringGetTextDatum("ACCESS EXCLUSIVE lock held by a prepared transaction: size read from files");
 		else
 			nulls[11] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -83,6 +83,36 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgm_disk_usage'
 LANGUAGE C VOLATILE;
 
+-- Estimated bloat of tables, materialized views and B-tree indexes from
+-- the catalogs and the cumulative statistics; exact => true reads the pages.
+CREATE FUNCTION pgm_bloat(
+    schema_pattern text DEFAULT NULL,
+    min_bytes bigint DEFAULT 0,
+    exact boolean DEFAULT false,
+    relations regclass[] DEFAULT NULL,
+    OUT schema_name text,
+    OUT relation_name text,
+    OUT kind text,
+    OUT table_name text,
+    OUT actual_bytes bigint,
+    OUT expected_bytes bigint,
+    OUT bloat_bytes bigint,
+    OUT bloat_pct numeric,
+    OUT live_tuples bigint,
+    OUT dead_tuples bigint,
+    OUT dead_tuple_bytes bigint,
+    OUT free_bytes bigint,
+    OUT last_vacuum timestamptz,
+    OUT last_autovacuum timestamptz,
+    OUT last_analyze timestamptz,
+    OUT last_autoanalyze timestamptz,
+    OUT advice text,
+    OUT method text,
+    OUT relid oid)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgm_bloat'
+LANGUAGE C VOLATILE;
+
 -- Cancel (or terminate) statements running longer than max_duration.
 CREATE FUNCTION pgm_kill_long(
     max_duration interval,
@@ -110,8 +140,10 @@ LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION pgm_size_report(text, bigint, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgm_database_sizes() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgm_disk_usage() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgm_bloat(text, bigint, boolean, regclass[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgm_kill_long(interval, text, boolean, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgm_size_report(text, bigint, boolean, boolean) TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pgm_database_sizes() TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pgm_disk_usage() TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION pgm_bloat(text, bigint, boolean, regclass[]) TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pgm_kill_long(interval, text, boolean, boolean) TO pg_signal_backend;
