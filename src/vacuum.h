@@ -151,5 +151,6 @@ typedef struct PgmVacuumCandidate
 
 extern PgmVacuumCandidate *pgm_vacuum_candidates(const PgmVacuumParams *p, int *ncand);
 extern bool pgm_vacuum_index_bloat(Oid indexrelid, double *pct);
+extern bool pgm_vacuum_bloat_available(void);
 
 #endif							/* PGM_VACUUM_H */

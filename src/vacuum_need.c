@@ -20,8 +20,11 @@
  *	   autovacuum_multixact_freeze_max_age;
  *	 - dead tuples: n_dead_tup > pgmanage.vacuum_min_dead_tuples +
  *	   pgmanage.vacuum_dead_fraction * n_live_tup;
- *	 - bloat: the estimated bloat (pgm_bloat) reaches pgmanage.vacuum_bloat_pct
- *	   (see need_table_bloat);
+ *	 - bloat: the estimated bloat (pgm_bloat, tables of 1 MB or more) reaches
+ *	   pgmanage.vacuum_bloat_pct and there are at least
+ *	   pgmanage.vacuum_min_dead_tuples dead tuples (bloat without dead tuples
+ *	   is VACUUM FULL's business, not VACUUM's); evaluated when the extension
+ *	   is installed in the run's database (see need_load_bloat);
  *	 - statistics (only when the run analyzes): rows modified since the last
  *	   analyze > pgmanage.vacuum_min_dead_tuples +
  *	   pgmanage.vacuum_analyze_fraction * n_live_tup, or never analyzed
@@ -36,11 +39,14 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "access/xact.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "postmaster/autovacuum.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 
 #include "pgmanage.h"
 #include "vacuum.h"
@@ -58,23 +64,126 @@ typedef struct NeedSort
 } NeedSort;
 
 /*
- * Estimated bloat of a table, in percent of its size, from pgm_bloat().
- * Returns false when no estimate is available.
- *
- * pgm_bloat() lands on main from another branch; until it is merged this
- * criterion is not evaluated (documented in docs/vacuum.md).
+ * Estimated bloat (pgm_bloat(), in percent of the main fork) of the tables
+ * and B-tree indexes of at least NEED_BLOAT_MIN_BYTES, loaded once per run
+ * into need_bloat (relid -> percent).  pgm_bloat() is called through SQL,
+ * so the criterion needs the extension in the run's database; without it
+ * (or if the call fails) the criterion is not evaluated and the run says
+ * so in its first entry's reason.
  */
+#define NEED_BLOAT_MIN_BYTES (1024 * 1024)
+
+typedef struct NeedBloat
+{
+	Oid			relid;
+	double		pct;
+} NeedBloat;
+
+static HTAB *need_bloat = NULL;
+static bool need_bloat_loaded = false;
+
+static void
+need_load_bloat(void)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	HASHCTL		ctl;
+
+	need_bloat_loaded = true;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(NeedBloat);
+	ctl.hcxt = TopMemoryContext;
+	need_bloat = hash_create("pgmanage vacuum bloat", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		char	   *nsp = NULL;
+		int			i;
+
+		if (SPI_execute("SELECT n.nspname FROM pg_catalog.pg_extension e"
+						" JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
+						" WHERE e.extname OPERATOR(pg_catalog.=) 'pgmanage'", true, 1) == SPI_OK_SELECT &&
+			SPI_processed == 1)
+			nsp = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		if (nsp != NULL &&
+			SPI_execute(psprintf("SELECT relid, bloat_pct::float8 FROM %s.pgm_bloat(min_bytes => %d)"
+								 " WHERE bloat_pct IS NOT NULL",
+								 quote_identifier(nsp), NEED_BLOAT_MIN_BYTES), true, 0) == SPI_OK_SELECT)
+		{
+			for (i = 0; i < SPI_processed; i++)
+			{
+				bool		isnull;
+				Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+				NeedBloat  *b = hash_search(need_bloat, &relid, HASH_ENTER, NULL);
+
+				b->pct = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+			}
+		}
+		else
+		{
+			hash_destroy(need_bloat);
+			need_bloat = NULL;
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		ereport(LOG,
+				(errmsg("pgmanage vacuum: bloat estimates unavailable: %s", edata->message)));
+		FreeErrorData(edata);
+		if (need_bloat)
+			hash_destroy(need_bloat);
+		need_bloat = NULL;
+	}
+	PG_END_TRY();
+}
+
+/* true when the bloat criterion can be evaluated in this database */
+bool
+pgm_vacuum_bloat_available(void)
+{
+	return need_bloat != NULL;
+}
+
+static bool
+need_lookup_bloat(Oid relid, double *pct)
+{
+	NeedBloat  *b;
+
+	if (need_bloat == NULL)
+		return false;
+	b = hash_search(need_bloat, &relid, HASH_FIND, NULL);
+	if (b == NULL)
+		return false;
+	*pct = b->pct;
+	return true;
+}
+
+/* estimated bloat of a table (percent), if known */
 static bool
 need_table_bloat(Oid relid, double *pct)
 {
-	return false;
+	return need_lookup_bloat(relid, pct);
 }
 
 /* the same for a B-tree index (for reindex_bloated) */
 bool
 pgm_vacuum_index_bloat(Oid indexrelid, double *pct)
 {
-	return false;
+	return need_lookup_bloat(indexrelid, pct);
 }
 
 static int
@@ -132,6 +241,9 @@ pgm_vacuum_candidates(const PgmVacuumParams *p, int *ncand)
 	double		mxid_limit = pgm_vacuum_freeze_age_fraction * autovacuum_multixact_freeze_max_age;
 	int			n;
 	int			i;
+
+	if (!need_bloat_loaded && (!p->strategy_all || p->reindex_bloated))
+		need_load_bloat();
 
 	values[0] = p->schema[0] ? CStringGetTextDatum(p->schema) : (Datum) 0;
 	nulls[0] = p->schema[0] ? ' ' : 'n';
@@ -215,9 +327,12 @@ pgm_vacuum_candidates(const PgmVacuumParams *p, int *ncand)
 							(long long) live);
 			vacuum = true;
 		}
-		if (need_table_bloat(c->relid, &bloat_pct) && bloat_pct >= pgm_vacuum_bloat_pct)
+		if (need_table_bloat(c->relid, &bloat_pct) && bloat_pct >= pgm_vacuum_bloat_pct &&
+			dead >= pgm_vacuum_min_dead_tuples)
 		{
-			need_add_reason(&why, "estimated bloat %.0f%% >= %g%%", bloat_pct, pgm_vacuum_bloat_pct);
+			/* bloat without dead tuples is not VACUUM's to fix (VACUUM FULL's) */
+			need_add_reason(&why, "estimated bloat %.0f%% >= %g%% with %lld dead tuples",
+							bloat_pct, pgm_vacuum_bloat_pct, (long long) dead);
 			vacuum = true;
 		}
 		if (p->analyze && never_analyzed && live + dead > 0)

@@ -102,5 +102,27 @@ pass('the queued run ran after the first one');
 ok($node->safe_psql('postgres', qq{SELECT (SELECT started FROM pgm_job_run WHERE id = $queued)
 	>= (SELECT finished FROM pgm_job_run WHERE id = $win)}) eq 't', 'never two at once');
 
+# ---- reindex_bloated: a bloated B-tree is rebuilt concurrently, the
+# invalid leftover of a failed concurrent build is dropped
+pgm_bloat_table($node, 'rb', 100000, 0);
+$node->safe_psql('postgres', 'DELETE FROM rb WHERE id % 10 <> 0');
+$node->psql('postgres', 'CREATE UNIQUE INDEX CONCURRENTLY rb_pad_ccnew ON rb (pad)');
+is($node->safe_psql('postgres', q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'rb_pad_ccnew'::regclass}),
+	'f', 'an invalid _ccnew leftover exists');
+my $before = $node->safe_psql('postgres', q{SELECT pg_relation_size('rb_pkey')});
+my $rx = $node->safe_psql('postgres', q{SELECT pgm_vacuum_now(tables => ARRAY['rb'], reindex_bloated => true)});
+pgm_wait_run($node, $rx, '^(succeeded|failed)$');
+is(pgm_run($node, $rx, 'status'), 'succeeded', 'reindex run succeeded');
+like((split /\|/, pgm_run_entry($node, $rx, 'public.rb'))[2], qr/dead tuples/, 'rb vacuumed');
+($o, $a, $why) = split /\|/, pgm_run_entry($node, $rx, 'public.rb_pad_ccnew');
+is("$o $a", 'done drop index', 'the leftover was dropped');
+($o, $a, $why) = split /\|/, pgm_run_entry($node, $rx, 'public.rb_pkey');
+is("$o $a", 'done reindex', 'the bloated primary key was rebuilt');
+like($why, qr/^estimated bloat \d+% >= pgmanage.reindex_bloat_pct/, 'and why');
+is(pgm_run($node, $rx, 'indexes_rebuilt'), '1', 'counted');
+ok($node->safe_psql('postgres', q{SELECT pg_relation_size('rb_pkey')}) < $before / 3, 'the index shrank');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname LIKE 'rb%cc%'}), '0',
+	'no leftover remains');
+
 $node->stop;
 done_testing();
