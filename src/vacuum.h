@@ -31,13 +31,14 @@
 #define PGM_VACUUM_H
 
 #include "datatype/timestamp.h"
+#include "storage/latch.h"
 #include "storage/lwlock.h"
 
 #include "pgmanage.h"
 
-#define PGM_VACUUM_RING 64
+#define PGM_VACUUM_RING 128
 #define PGM_VACUUM_TABLES_TEXT 4096
-#define PGM_VACUUM_REASON_LEN 256
+#define PGM_VACUUM_REASON_LEN 200
 #define PGM_VACUUM_QUALNAME_LEN (2 * NAMEDATALEN + 8)
 
 typedef enum PgmVacuumSlotState
@@ -91,6 +92,7 @@ typedef struct PgmVacuumSlot
 	PgmVacuumSlotState state;
 	int64		run_id;
 	int			pid;
+	Latch	   *latch;			/* the VACUUM worker's, set when the ring drained */
 	TimestampTz launched_at;
 	bool		cancel_requested;
 	PgmVacuumParams params;

@@ -530,6 +530,8 @@ vacuum_after_commit(void)
 		{
 			slot->ring_head = (slot->ring_head + taken[i]) % PGM_VACUUM_RING;
 			slot->ring_count -= taken[i];
+			if (slot->latch && slot->state == PGM_VSLOT_RUNNING)
+				SetLatch(slot->latch);	/* room again */
 		}
 		written_generation[i] = taken_generation[i];
 		if (finalized[i])

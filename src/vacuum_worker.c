@@ -102,6 +102,7 @@ vw_push(const PgmVacuumEntry *e, int d_vacuumed, int d_analyzed, int d_skipped,
 		int d_failed, int d_reindexed, int64 d_dead, int64 d_before, int64 d_after)
 {
 	int			waited = 0;
+	bool		half;
 
 	for (;;)
 	{
@@ -124,10 +125,14 @@ vw_push(const PgmVacuumEntry *e, int d_vacuumed, int d_analyzed, int d_skipped,
 			vw_slot->bytes_before += d_before;
 			vw_slot->bytes_after += d_after;
 			vw_slot->generation++;
+			half = vw_slot->ring_count >= PGM_VACUUM_RING / 2;
 			LWLockRelease(pgm_vacuum->lock);
+			if (half)
+				pgm_jobs_wake_worker();	/* drain early: no wait when it fills */
 			break;
 		}
 		LWLockRelease(pgm_vacuum->lock);
+		/* full: the pgmanage worker drains it and sets our latch */
 		pgm_jobs_wake_worker();
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 20, PG_WAIT_EXTENSION);
@@ -701,6 +706,7 @@ pgm_vacuum_worker_main(Datum arg)
 		proc_exit(0);			/* not ours any more */
 	}
 	vw_slot->pid = MyProcPid;
+	vw_slot->latch = MyLatch;
 	vw_slot->state = PGM_VSLOT_RUNNING;
 	vw_slot->generation++;
 	vw_params = vw_slot->params;
