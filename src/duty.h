@@ -35,6 +35,9 @@ typedef struct PgmDuty
 /* policy_load.c */
 extern void pgm_policy_duty(PgmDutyContext *ctx);
 
+/* jobs.c: the job scheduler */
+extern void pgm_jobs_duty(PgmDutyContext *ctx);
+
 /* store.c */
 extern void pgm_kill_log_duty(PgmDutyContext *ctx);
 

@@ -11,6 +11,7 @@
 
 #include <limits.h>
 
+#include "pgtime.h"
 #include "utils/guc.h"
 
 #include "pgmanage.h"
@@ -91,6 +92,49 @@ int			pgm_backup_wal_threshold_mb = -1;
 
 /* age of the last archived WAL file above which a backup event is sent; -1: off */
 int			pgm_backup_archive_max_age_s = -1;
+
+/* time zone of cron schedules; '' = the server's log_timezone (schedule.c) */
+char	   *pgm_timezone = NULL;
+
+/* master switch for scheduled jobs and queued runs (jobs.c) */
+bool		pgm_enable_jobs = true;
+
+/* finished pgm_job_run rows older than this are pruned by the worker */
+int			pgm_job_run_retention_min = 30 * 24 * 60;
+
+/* VACUUM runs at once, across the cluster (vacuum_run.c) */
+int			pgm_max_vacuum_workers = 2;
+
+/* strategy 'need' thresholds (vacuum_need.c) */
+double		pgm_vacuum_dead_fraction = 0.1;
+int			pgm_vacuum_min_dead_tuples = 1000;
+double		pgm_vacuum_analyze_fraction = 0.1;
+double		pgm_vacuum_freeze_age_fraction = 0.8;
+double		pgm_vacuum_bloat_pct = 30.0;
+double		pgm_reindex_bloat_pct = 40.0;
+
+/* a zone PostgreSQL knows and can use (not a leap-second zone) */
+static bool
+guc_check_timezone(char **newval, void **extra, GucSource source)
+{
+	pg_tz	   *tz;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	tz = pg_tzset(*newval);
+	if (tz == NULL)
+	{
+		GUC_check_errdetail("Time zone \"%s\" is unknown.", *newval);
+		GUC_check_errhint("Use a name from pg_timezone_names, for example \"Europe/Berlin\" or \"UTC\", or '' for the server's log_timezone.");
+		return false;
+	}
+	if (!pg_tz_acceptable(tz))
+	{
+		GUC_check_errdetail("Time zone \"%s\" uses leap seconds, which PostgreSQL does not support.", *newval);
+		return false;
+	}
+	return true;
+}
 
 static bool
 guc_check_database(char **newval, void **extra, GucSource source)
@@ -300,6 +344,96 @@ pgm_define_gucs(void)
 							PGC_SIGHUP,
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pgmanage.timezone",
+							   "Time zone in which cron schedules of pgmanage jobs are evaluated.",
+							   "Empty (the default) means the server's log_timezone, which every session sees alike.",
+							   &pgm_timezone,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   guc_check_timezone, NULL, NULL);
+
+	DefineCustomBoolVariable("pgmanage.enable_jobs",
+							 "Start scheduled and queued pgmanage jobs.",
+							 "Turn off to pause every job at once; runs already going continue.",
+							 &pgm_enable_jobs,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.job_run_retention",
+							"How long finished rows of pgm_job_run are kept.",
+							NULL,
+							&pgm_job_run_retention_min,
+							30 * 24 * 60, 1, INT_MAX / 60,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.max_vacuum_workers",
+							"Most VACUUM runs of pgmanage going at once in the cluster.",
+							"Each run is one background worker process (counted in max_worker_processes).",
+							&pgm_max_vacuum_workers,
+							2, 1, PGM_MAX_VACUUM_SLOTS,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pgmanage.vacuum_dead_fraction",
+							 "Strategy need: vacuum a table whose dead tuples exceed this fraction of its live tuples.",
+							 "And pgmanage.vacuum_min_dead_tuples.",
+							 &pgm_vacuum_dead_fraction,
+							 0.1, 0.0, 100.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.vacuum_min_dead_tuples",
+							"Strategy need: fewest dead tuples (or modifications) that make a table worth vacuuming (or analyzing).",
+							NULL,
+							&pgm_vacuum_min_dead_tuples,
+							1000, 0, INT_MAX,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pgmanage.vacuum_analyze_fraction",
+							 "Strategy need: analyze a table modified since its last analyze by more than this fraction of its rows.",
+							 NULL,
+							 &pgm_vacuum_analyze_fraction,
+							 0.1, 0.0, 100.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pgmanage.vacuum_freeze_age_fraction",
+							 "Strategy need: vacuum a table whose transaction ID age reaches this fraction of autovacuum_freeze_max_age.",
+							 "The same fraction of autovacuum_multixact_freeze_max_age applies to multixact age.",
+							 &pgm_vacuum_freeze_age_fraction,
+							 0.8, 0.05, 1.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pgmanage.vacuum_bloat_pct",
+							 "Strategy need: vacuum a table whose estimated bloat (pgm_bloat) reaches this percentage.",
+							 NULL,
+							 &pgm_vacuum_bloat_pct,
+							 30.0, 1.0, 100.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pgmanage.reindex_bloat_pct",
+							 "Jobs with reindex_bloated: rebuild a B-tree index whose estimated bloat (pgm_bloat) reaches this percentage.",
+							 NULL,
+							 &pgm_reindex_bloat_pct,
+							 40.0, 1.0, 100.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgmanage");
 }

@@ -41,7 +41,20 @@ extern int	pgm_disk_check_interval_s;
 extern int	pgm_disk_alert_threshold;
 extern int	pgm_backup_wal_threshold_mb;
 extern int	pgm_backup_archive_max_age_s;
+extern char *pgm_timezone;
+extern bool pgm_enable_jobs;
+extern int	pgm_job_run_retention_min;
+extern int	pgm_max_vacuum_workers;
+extern double pgm_vacuum_dead_fraction;
+extern int	pgm_vacuum_min_dead_tuples;
+extern double pgm_vacuum_analyze_fraction;
+extern double pgm_vacuum_freeze_age_fraction;
+extern double pgm_vacuum_bloat_pct;
+extern double pgm_reindex_bloat_pct;
 extern void pgm_define_gucs(void);
+
+/* VACUUM runs at once, at most (the size of the slot array in shared memory) */
+#define PGM_MAX_VACUUM_SLOTS 16
 
 /* launcher.c and worker.c: the background processes */
 extern void pgm_register_launcher(void);

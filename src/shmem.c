@@ -18,6 +18,7 @@
 #include "pgmanage.h"
 #include "shmem.h"
 #include "slowlog.h"
+#include "vacuum.h"
 
 PgmShared  *pgm_shared = NULL;
 
@@ -46,6 +47,7 @@ pgm_shmem_startup(void)
 		pg_atomic_init_u32(&pgm_shared->policy_reload_requested, 0);
 	}
 	pgm_slow_ring_shmem_init();
+	pgm_vacuum_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -57,6 +59,7 @@ pgm_shmem_request(void)
 	RequestAddinShmemSpace(MAXALIGN(sizeof(PgmShared)));
 	RequestAddinShmemSpace(pgm_slow_ring_shmem_size());
 	RequestNamedLWLockTranche("pgmanage", 1);
+	pgm_vacuum_shmem_request();
 }
 
 /* called from _PG_init while preloading */

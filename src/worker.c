@@ -54,6 +54,7 @@ static const PgmDuty worker_duties[] = {
 	{"pg_stat_statements history", true, pgm_pgss_history_duty},
 	{"alerts", true, pgm_alerts_duty},
 	{"webhook retention", true, pgm_webhook_prune_duty},
+	{"jobs", true, pgm_jobs_duty},
 };
 
 /* log an error once per distinct message; keep it for pgm_status() */
