@@ -5,9 +5,11 @@
  *
  * DROP DATABASE, ALTER DATABASE ... RENAME and CREATE DATABASE ... TEMPLATE
  * fail while another session is connected to the database.  When one of
- * them names the worker's database, this hook asks the launcher to stay
- * away from it for a while, stops the worker and waits (at most
- * UTILITY_WAIT_MS) for it to leave, then runs the command.  The launcher
+ * them names the database of the launcher's children, this hook asks the
+ * launcher to stay away from it for a while and stops them; runs of
+ * scheduled VACUUM working in it are cancelled (recorded as cancelled).
+ * It waits (at most UTILITY_WAIT_MS) for them to leave, then runs the
+ * command.  The launcher
  * starts the worker again once the database exists (under whichever name
  * pgmanage.database gives).
  *
@@ -30,6 +32,7 @@
 
 #include "pgmanage.h"
 #include "shmem.h"
+#include "vacuum.h"
 #include "slowlog.h"
 
 #define UTILITY_WAIT_MS 5000
@@ -65,6 +68,7 @@ utility_release_database(const char *dbname)
 {
 	int			pids[PGM_NUM_CHILDREN];
 	int			n = 0;
+	int			nvacuum;
 	int			waited = 0;
 	int			i;
 
@@ -77,7 +81,8 @@ utility_release_database(const char *dbname)
 		pgm_shared->hold_worker_until =
 			TimestampTzPlusMilliseconds(GetCurrentTimestamp(), UTILITY_HOLD_MS);
 	LWLockRelease(pgm_shared->lock);
-	if (n == 0)
+	nvacuum = pgm_vacuum_release_database(dbname);
+	if (n == 0 && nvacuum == 0)
 		return;
 
 	ereport(LOG,
@@ -95,6 +100,8 @@ utility_release_database(const char *dbname)
 				strcmp(pgm_shared->children[i].database, dbname) == 0)
 				gone = false;
 		LWLockRelease(pgm_shared->lock);
+		if (pgm_vacuum_in_database(dbname))
+			gone = false;
 		if (gone)
 			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

@@ -135,6 +135,8 @@ extern void pgm_vacuum_shmem_request(void);
 extern void pgm_vacuum_shmem_init(void);
 extern TimestampTz pgm_jobs_shmem_init_time(void);
 extern PGDLLEXPORT void pgm_vacuum_worker_main(Datum arg);
+extern int	pgm_vacuum_release_database(const char *dbname);
+extern bool pgm_vacuum_in_database(const char *dbname);
 
 /* vacuum_need.c: what to vacuum, most urgent first */
 typedef struct PgmVacuumCandidate

@@ -141,6 +141,61 @@ vacuum_cancel(int64 run_id)
 	return found;
 }
 
+/*
+ * DROP DATABASE (utility_hook.c) of a database a VACUUM worker is connected
+ * to: cancel those runs, as pgm_cancel_run() would, so that the worker
+ * leaves.  Returns how many were asked to stop.
+ */
+int
+pgm_vacuum_release_database(const char *dbname)
+{
+	int			pids[PGM_MAX_VACUUM_SLOTS];
+	int			n = 0;
+	int			i;
+
+	if (pgm_vacuum == NULL)
+		return 0;
+	LWLockAcquire(pgm_vacuum->lock, LW_EXCLUSIVE);
+	for (i = 0; i < PGM_MAX_VACUUM_SLOTS; i++)
+	{
+		PgmVacuumSlot *slot = &pgm_vacuum->slots[i];
+
+		if ((slot->state == PGM_VSLOT_LAUNCHING || slot->state == PGM_VSLOT_RUNNING) &&
+			strcmp(slot->params.dbname, dbname) == 0)
+		{
+			slot->cancel_requested = true;
+			if (slot->pid != 0)
+				pids[n++] = slot->pid;
+		}
+	}
+	LWLockRelease(pgm_vacuum->lock);
+	for (i = 0; i < n; i++)
+		kill(pids[i], SIGINT);
+	return n;
+}
+
+/* is a VACUUM worker connected to this database? */
+bool
+pgm_vacuum_in_database(const char *dbname)
+{
+	bool		found = false;
+	int			i;
+
+	if (pgm_vacuum == NULL)
+		return false;
+	LWLockAcquire(pgm_vacuum->lock, LW_SHARED);
+	for (i = 0; i < PGM_MAX_VACUUM_SLOTS; i++)
+	{
+		PgmVacuumSlot *slot = &pgm_vacuum->slots[i];
+
+		if (slot->state == PGM_VSLOT_RUNNING && slot->pid != 0 &&
+			strcmp(slot->params.dbname, dbname) == 0)
+			found = true;
+	}
+	LWLockRelease(pgm_vacuum->lock);
+	return found;
+}
+
 /* -------- start: a queued run becomes 'running' -------- */
 
 static char *
