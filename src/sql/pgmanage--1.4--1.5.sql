@@ -14,14 +14,14 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF TG_OP = 'INSERT' OR NEW.schedule IS DISTINCT FROM OLD.schedule
+       OR (NEW.enabled AND NOT OLD.enabled) THEN
+        NEW.next_fire := (SELECT @extschema@.pgm_cron_next(NEW.schedule, now()));
+    END IF;
     IF TG_OP = 'UPDATE' AND NEW.kind IS DISTINCT FROM OLD.kind THEN
         RAISE EXCEPTION 'job "%" is a % job, not a % job', OLD.name, OLD.kind, NEW.kind
             USING ERRCODE = '42710',
                   HINT = 'Choose another name, or remove the job first with pgm_unschedule().';
-    END IF;
-    IF TG_OP = 'INSERT' OR NEW.schedule IS DISTINCT FROM OLD.schedule
-       OR (NEW.enabled AND NOT OLD.enabled) THEN
-        NEW.next_fire := (SELECT @extschema@.pgm_cron_next(NEW.schedule, now()));
     END IF;
     RETURN NEW;
 END
