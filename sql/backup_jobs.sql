@@ -86,7 +86,7 @@ SELECT count(*) AS events_before_failing FROM pgm_event;
 UPDATE pgm_job_run SET status = 'failed', finished = now(), error = 'disk on fire' WHERE id = :run;
 SELECT kind, label, endpoint, status,
        payload->'data'->>'run_id' = :'run' AS run_id_ok,
-       payload->'data' - '{run_id,started,finished}'::text[] AS data,
+       (payload->'data') - '{run_id,started,finished}'::text[] AS data,
        payload->'data'->>'started' IS NOT NULL AS has_started,
        payload->'data'->>'finished' IS NOT NULL AS has_finished
 FROM pgm_events;
