@@ -11,7 +11,7 @@ DATA = $(sort $(wildcard src/sql/pgmanage--*.sql))
 PGFILEDESC = "pgmanage - DBA toolbox: reports, policies, capture, scheduling"
 
 # pg_regress tests, one file per topic, in this order.
-REGRESS = init size_report bloat kill_long timeout_policy status slow_queries webhook cron vacuum_jobs privileges upgrade
+REGRESS = init size_report bloat kill_long timeout_policy status slow_queries webhook cron vacuum_jobs backup_jobs privileges upgrade
 REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf
 
 SHLIB_LINK += -lcurl

@@ -74,7 +74,7 @@ SELECT count(*) AS no_bad_jobs FROM pgm_job WHERE name = 'bad';
 INSERT INTO pgm_job (name, kind, schedule, database_name) VALUES ('direct', 'vacuum', '* * 32 * *', current_database());
 \echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY terse
-INSERT INTO pgm_job (name, kind, schedule, database_name) VALUES ('direct', 'backup', '@daily', current_database());
+INSERT INTO pgm_job (name, kind, schedule, database_name) VALUES ('direct', 'restore', '@daily', current_database());
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO pgm_job (name, kind, schedule, database_name, catch_up) VALUES ('direct', 'vacuum', '@daily', current_database(), 'x');
 \echo :LAST_ERROR_SQLSTATE

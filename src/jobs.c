@@ -53,6 +53,7 @@ PG_FUNCTION_INFO_V1(pgm_signal_run);
 /* the kinds of job; add a line per kind */
 static const PgmJobKind *const job_kinds[] = {
 	&pgm_vacuum_job_kind,
+	&pgm_backup_job_kind,
 };
 
 static bool wake_at_commit = false;

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * jobs.h
  *		Scheduled jobs: the generic scheduler (jobs.c) and the kinds of
- *		job it dispatches runs to (vacuum_run.c today).
+ *		job it dispatches runs to (vacuum_run.c, backup_job.c).
  *
  * A job (a row of pgm_job) has a kind, a schedule and options (jsonb).
  * When it is due, the scheduler inserts a run (a row of pgm_job_run,
@@ -77,5 +77,8 @@ extern void pgm_jobs_wake_worker(void);
 
 /* vacuum_run.c: the 'vacuum' kind */
 extern const PgmJobKind pgm_vacuum_job_kind;
+
+/* backup_job.c: the 'backup' kind (a webhook event per slot) */
+extern const PgmJobKind pgm_backup_job_kind;
 
 #endif							/* PGM_JOBS_H */

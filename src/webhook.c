@@ -259,9 +259,10 @@ pgm_event_enqueue(const char *schema, const char *kind, const char *label,
 }
 
 int64
-pgm_backup_enqueue(const char *schema, const char *label, const char *endpoint)
+pgm_backup_enqueue(const char *schema, const char *label, const char *endpoint,
+				   const char *data_json)
 {
-	return pgm_event_enqueue(schema, "backup", label, endpoint, NULL, false);
+	return pgm_event_enqueue(schema, "backup", label, endpoint, data_json, false);
 }
 
 /* the schema a SQL function of the extension lives in */
@@ -282,7 +283,7 @@ pgm_trigger_backup(PG_FUNCTION_ARGS)
 	char	   *label = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *endpoint = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 
-	PG_RETURN_INT64(pgm_backup_enqueue(webhook_function_schema(fcinfo), label, endpoint));
+	PG_RETURN_INT64(pgm_backup_enqueue(webhook_function_schema(fcinfo), label, endpoint, NULL));
 }
 
 /* pgm_emit_event(kind text, data jsonb, label text, endpoint text) returns bigint */

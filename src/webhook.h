@@ -39,8 +39,9 @@ extern int64 pgm_event_enqueue(const char *schema, const char *kind, const char 
 							   const char *endpoint, const char *data_json,
 							   bool only_if_subscribed);
 
-/* the scheduler's entry point: a "backup" event; returns its id */
-extern int64 pgm_backup_enqueue(const char *schema, const char *label, const char *endpoint);
+/* a "backup" event (pgm_trigger_backup, the 'backup' job kind); "data_json" may be NULL */
+extern int64 pgm_backup_enqueue(const char *schema, const char *label, const char *endpoint,
+								const char *data_json);
 
 /* wake the sender when the current transaction commits */
 extern void pgm_webhook_wake_at_commit(void);
