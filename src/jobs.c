@@ -56,8 +56,6 @@ static const PgmJobKind *const job_kinds[] = {
 	&pgm_backup_job_kind,
 };
 
-static bool wake_at_commit = false;
-static bool xact_callback_registered = false;
 static char last_tz_name[TZ_STRLEN_MAX + 1];
 
 static const PgmJobKind *
@@ -488,26 +486,6 @@ pgm_jobs_wake_worker(void)
 		SetLatch(pgm_shared->children[PGM_CHILD_WORKER].latch);
 }
 
-static void
-jobs_xact_callback(XactEvent event, void *arg)
-{
-	switch (event)
-	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-			if (wake_at_commit)
-				pgm_jobs_wake_worker();
-			wake_at_commit = false;
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			wake_at_commit = false;
-			break;
-		default:
-			break;
-	}
-}
-
 /*
  * Statement trigger on pgm_job and pgm_job_run: wake the worker when (and
  * only if) this transaction commits, so a new job or run is seen at once.
@@ -522,11 +500,6 @@ pgm_jobs_changed(PG_FUNCTION_ARGS)
 				 errmsg("pgm_jobs_changed() must be called as a trigger")));
 	if (pgm_shared == NULL || pgm_shared->children[PGM_CHILD_WORKER].pid == MyProcPid)
 		return PointerGetDatum(NULL);
-	if (!xact_callback_registered)
-	{
-		RegisterXactCallback(jobs_xact_callback, NULL);
-		xact_callback_registered = true;
-	}
-	wake_at_commit = true;
+	pgm_wake_at_commit(PGM_CHILD_WORKER, NULL);
 	return PointerGetDatum(NULL);
 }

@@ -364,8 +364,9 @@ enforce_forget_old_actions(TimestampTz now)
 	nacted = keep;
 }
 
-static const char *
-enforce_limit_name(PgmLimitKind kind)
+/* the name of a kind of limit, as pgm_kill_log.limit_kind spells it */
+const char *
+pgm_limit_kind_name(PgmLimitKind kind)
 {
 	switch (kind)
 	{
@@ -457,7 +458,7 @@ enforce_act(const EnforceDue *due, TimestampTz now)
 						terminate ? "terminated" : "cancelled the statement of",
 						be->st_procpid, role ? NameStr(role->name) : "?",
 						(now - since) / 1000000.0, pol->id,
-						enforce_limit_name(kind), (long long) be->st_query_id,
+						pgm_limit_kind_name(kind), (long long) be->st_query_id,
 						rec.succeeded ? "" : ": signal failed")));
 
 		if (nacted < ENFORCE_MAX_DUE)

@@ -31,33 +31,6 @@
 
 PG_FUNCTION_INFO_V1(pgm_policy_changed);
 
-static bool reload_at_commit = false;
-static bool xact_callback_registered = false;
-
-static void
-policy_xact_callback(XactEvent event, void *arg)
-{
-	switch (event)
-	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-			if (reload_at_commit && pgm_shared != NULL)
-			{
-				pg_atomic_write_u32(&pgm_shared->policy_reload_requested, 1);
-				if (pgm_shared->children[PGM_CHILD_WORKER].latch)
-					SetLatch(pgm_shared->children[PGM_CHILD_WORKER].latch);
-			}
-			reload_at_commit = false;
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			reload_at_commit = false;
-			break;
-		default:
-			break;
-	}
-}
-
 /*
  * Statement trigger on pgm_timeout_policy: ask the worker to reload the
  * policies when (and only if) this transaction commits.
@@ -69,12 +42,8 @@ pgm_policy_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("pgm_policy_changed() must be called as a trigger")));
-	if (!xact_callback_registered)
-	{
-		RegisterXactCallback(policy_xact_callback, NULL);
-		xact_callback_registered = true;
-	}
-	reload_at_commit = true;
+	if (pgm_shared != NULL)
+		pgm_wake_at_commit(PGM_CHILD_WORKER, &pgm_shared->policy_reload_requested);
 	return PointerGetDatum(NULL);
 }
 

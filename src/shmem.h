@@ -133,6 +133,12 @@ extern void pgm_shmem_require(void);
 extern void pgm_kill_queue_push(const PgmKillRecord *rec);
 extern int	pgm_kill_queue_peek(PgmKillRecord *out, int max);
 extern void pgm_kill_queue_consume(uint64 through_seq);
+/* policy_enforce.c */
+extern const char *pgm_limit_kind_name(PgmLimitKind kind);
+
+/* commit_wake.c */
+extern void pgm_wake_at_commit(PgmChild child, pg_atomic_uint32 *flag);
+
 /* child.c */
 extern PgmProcStatus *pgm_child_start(PgmChild which, const char *name);
 extern char *pgm_extension_schema(void);

@@ -44,23 +44,6 @@ store_text(const char *s)
 	return PointerGetDatum(cstring_to_text_with_len(s, valid));
 }
 
-static const char *
-store_limit_name(PgmLimitKind kind)
-{
-	switch (kind)
-	{
-		case PGM_LIMIT_STATEMENT:
-			return "statement_timeout";
-		case PGM_LIMIT_IDLE_IN_XACT:
-			return "idle_in_transaction_timeout";
-		case PGM_LIMIT_TRANSACTION:
-			return "transaction_timeout";
-		case PGM_LIMIT_KILL_LONG:
-			break;
-	}
-	return "pgm_kill_long";
-}
-
 /*
  * Insert queued kill records.  Returns how many were written; the caller
  * commits, then calls pgm_kill_queue_consume() with the last seq written
@@ -116,7 +99,7 @@ pgm_store_kill_log(const char *schema, uint64 *through_seq)
 		nulls[9] = r->query_id != 0 ? ' ' : 'n';
 		values[10] = Int32GetDatum(r->policy_id);
 		nulls[10] = r->policy_id != 0 ? ' ' : 'n';
-		values[11] = store_text(store_limit_name(r->limit_kind));
+		values[11] = store_text(pgm_limit_kind_name(r->limit_kind));
 		values[12] = store_text(r->terminate ? "terminate" : "cancel");
 		values[13] = BoolGetDatum(r->succeeded);
 		values[14] = store_text(r->detail);

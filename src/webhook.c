@@ -56,46 +56,6 @@ PG_FUNCTION_INFO_V1(pgm_webhook_wake);
 #define WEBHOOK_PRUNE_INTERVAL_MS (60 * 1000)
 #define WEBHOOK_PRUNE_BATCH 10000
 
-/* ---- waking the sender at commit ---- */
-
-static bool wake_at_commit = false;
-static bool wake_callback_registered = false;
-
-static void
-webhook_xact_callback(XactEvent event, void *arg)
-{
-	switch (event)
-	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-			if (wake_at_commit && pgm_shared != NULL)
-			{
-				Latch	   *latch = pgm_shared->children[PGM_CHILD_SENDER].latch;
-
-				if (latch)
-					SetLatch(latch);
-			}
-			wake_at_commit = false;
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			wake_at_commit = false;
-			break;
-		default:
-			break;
-	}
-}
-
-void
-pgm_webhook_wake_at_commit(void)
-{
-	if (!wake_callback_registered)
-	{
-		RegisterXactCallback(webhook_xact_callback, NULL);
-		wake_callback_registered = true;
-	}
-	wake_at_commit = true;
-}
 
 /* statement trigger on pgm_endpoint: an endpoint enabled or fixed may have work */
 Datum
@@ -105,7 +65,7 @@ pgm_webhook_wake(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("pgm_webhook_wake() must be called as a trigger")));
-	pgm_webhook_wake_at_commit();
+	pgm_wake_at_commit(PGM_CHILD_SENDER, NULL);
 	return PointerGetDatum(NULL);
 }
 
@@ -253,7 +213,7 @@ pgm_event_enqueue(const char *schema, const char *kind, const char *label,
 	if (SPI_execute_with_args(sql, 3, types, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into pgm_delivery");
 	if (SPI_processed > 0)
-		pgm_webhook_wake_at_commit();
+		pgm_wake_at_commit(PGM_CHILD_SENDER, NULL);
 	SPI_finish();
 	return id;
 }

@@ -44,7 +44,6 @@ extern int64 pgm_backup_enqueue(const char *schema, const char *label, const cha
 								const char *data_json);
 
 /* wake the sender when the current transaction commits */
-extern void pgm_webhook_wake_at_commit(void);
 
 /* "pgmanage/<version>" */
 #define PGM_USER_AGENT "pgmanage/" PGMANAGE_VERSION
