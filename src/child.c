@@ -8,6 +8,10 @@
  * launcher passed in bgw_extra, publishes the child's pid and latch in
  * shared memory (exiting quietly if another copy already runs), and
  * arranges for them to be cleared at exit so the launcher can tell.
+ *
+ * pgm_child_recover() is what a child's PG_CATCH does: roll back, log the
+ * error once per distinct message (not once per pass), and keep it for
+ * pgm_status(); the child retries at its next pass.
  * pgm_extension_schema() finds the extension's schema for them.
  *-------------------------------------------------------------------------
  */
@@ -19,6 +23,7 @@
 #include "catalog/indexing.h"
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -33,6 +38,10 @@
 #include "pgmanage.h"
 #include "shmem.h"
 #include "slowlog.h"
+
+static PgmProcStatus *child_status = NULL;
+static const char *child_name = NULL;
+static char last_logged_error[PGM_ERROR_LEN];
 
 static void
 child_on_exit(int code, Datum arg)
@@ -85,6 +94,8 @@ pgm_child_start(PgmChild which, const char *name)
 	strlcpy(st->database, dbname, NAMEDATALEN);
 	LWLockRelease(pgm_shared->lock);
 	before_shmem_exit(child_on_exit, Int32GetDatum((int32) which));
+	child_status = st;
+	child_name = name;
 
 	ereport(LOG, (errmsg("%s started in database \"%s\"", name, dbname)));
 	return st;
@@ -124,4 +135,42 @@ pgm_extension_schema(void)
 	if (!OidIsValid(extoid))
 		return NULL;
 	return get_namespace_name(child_extension_namespace(extoid));
+}
+
+/*
+ * In a child's PG_CATCH: back to memory context "cxt", abort the
+ * transaction, log the error ("what" says which part of the pass failed;
+ * may be NULL) once per distinct message and keep it for pgm_status().
+ */
+void
+pgm_child_recover(MemoryContext cxt, const char *what)
+{
+	ErrorData  *edata;
+	char		buf[PGM_ERROR_LEN];
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	AbortCurrentTransaction();
+
+	if (what)
+		snprintf(buf, sizeof(buf), "%s: %s", what, edata->message);
+	else
+		strlcpy(buf, edata->message, sizeof(buf));
+	if (strcmp(last_logged_error, buf) != 0)
+	{
+		ereport(LOG,
+				(errmsg("%s: %s", child_name, buf),
+				 errdetail("It retries at its next pass.")));
+		strlcpy(last_logged_error, buf, PGM_ERROR_LEN);
+	}
+	pgm_proc_error(child_status, "%s", buf);
+	FreeErrorData(edata);
+}
+
+/* a pass succeeded: the next error is logged even if it repeats the last */
+void
+pgm_child_error_cleared(void)
+{
+	last_logged_error[0] = '\0';
 }

@@ -59,19 +59,33 @@ static bool child_stopping[PGM_NUM_CHILDREN];	/* asked to stop, not gone yet */
 static char missing_db_logged[NAMEDATALEN];
 static TimestampTz next_db_check = 0;
 
+/*
+ * A background worker of this library, connected to shared memory and
+ * (later, by its main function) to a database or none; "name" is both its
+ * bgw_name and its bgw_type.  The caller adds bgw_extra, bgw_main_arg and
+ * bgw_notify_pid as it needs.
+ */
+void
+pgm_bgworker_init(BackgroundWorker *bgw, const char *function, const char *name,
+				  int start, int restart_time)
+{
+	memset(bgw, 0, sizeof(BackgroundWorker));
+	bgw->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw->bgw_start_time = (BgWorkerStartTime) start;
+	bgw->bgw_restart_time = restart_time;
+	strlcpy(bgw->bgw_library_name, "pgmanage", BGW_MAXLEN);
+	strlcpy(bgw->bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(bgw->bgw_name, name, BGW_MAXLEN);
+	strlcpy(bgw->bgw_type, name, BGW_MAXLEN);
+}
+
 void
 pgm_register_launcher(void)
 {
 	BackgroundWorker bgw;
 
-	memset(&bgw, 0, sizeof(bgw));
-	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	bgw.bgw_start_time = BgWorkerStart_ConsistentState;
-	bgw.bgw_restart_time = LAUNCHER_RESTART_SECONDS;
-	strlcpy(bgw.bgw_library_name, "pgmanage", BGW_MAXLEN);
-	strlcpy(bgw.bgw_function_name, "pgm_launcher_main", BGW_MAXLEN);
-	strlcpy(bgw.bgw_name, "pgmanage launcher", BGW_MAXLEN);
-	strlcpy(bgw.bgw_type, "pgmanage launcher", BGW_MAXLEN);
+	pgm_bgworker_init(&bgw, "pgm_launcher_main", "pgmanage launcher",
+					  BgWorkerStart_ConsistentState, LAUNCHER_RESTART_SECONDS);
 	RegisterBackgroundWorker(&bgw);
 }
 
@@ -163,14 +177,8 @@ launcher_start_child(PgmChild which)
 {
 	BackgroundWorker bgw;
 
-	memset(&bgw, 0, sizeof(bgw));
-	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	bgw.bgw_start_time = BgWorkerStart_ConsistentState;
-	bgw.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(bgw.bgw_library_name, "pgmanage", BGW_MAXLEN);
-	strlcpy(bgw.bgw_function_name, launcher_children[which].function, BGW_MAXLEN);
-	strlcpy(bgw.bgw_name, launcher_children[which].name, BGW_MAXLEN);
-	strlcpy(bgw.bgw_type, launcher_children[which].name, BGW_MAXLEN);
+	pgm_bgworker_init(&bgw, launcher_children[which].function, launcher_children[which].name,
+					  BgWorkerStart_ConsistentState, BGW_NEVER_RESTART);
 	strlcpy(bgw.bgw_extra, pgm_database, BGW_EXTRALEN);
 	bgw.bgw_notify_pid = MyProcPid;
 	if (!RegisterDynamicBackgroundWorker(&bgw, &child_handle[which]))

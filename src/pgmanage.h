@@ -57,6 +57,9 @@ extern void pgm_define_gucs(void);
 #define PGM_MAX_VACUUM_SLOTS 16
 
 /* launcher.c and worker.c: the background processes */
+struct BackgroundWorker;
+extern void pgm_bgworker_init(struct BackgroundWorker *bgw, const char *function,
+							  const char *name, int start, int restart_time);
 extern void pgm_register_launcher(void);
 extern PGDLLEXPORT void pgm_launcher_main(Datum arg);
 extern PGDLLEXPORT void pgm_worker_main(Datum arg);

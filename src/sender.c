@@ -121,7 +121,6 @@ static CURL **idle_handles;
 static int	nidle = 0;
 
 static char sender_msg_prefix[64];	/* "pgm_<system identifier>_" */
-static char last_logged_error[PGM_ERROR_LEN];
 
 /* ---- transfers ---- */
 
@@ -595,19 +594,6 @@ sender_fetch(const char *s, int room, SenderTransfer **out, TimestampTz *next_du
 	return n;
 }
 
-static void
-sender_report_error(const char *message)
-{
-	if (strcmp(last_logged_error, message) != 0)
-	{
-		ereport(LOG,
-				(errmsg("pgmanage sender: %s", message),
-				 errdetail("The sender retries at its next pass.")));
-		strlcpy(last_logged_error, message, PGM_ERROR_LEN);
-	}
-	pgm_proc_error(sender_status, "%s", message);
-}
-
 /*
  * One sync: record results, read what is due.  Returns false on error (the
  * results are kept for the next try).  *next_due as in sender_fetch; the
@@ -652,14 +638,7 @@ sender_sync(TimestampTz *next_due)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		sender_report_error(edata->message);
-		FreeErrorData(edata);
+		pgm_child_recover(oldcxt, NULL);
 		ok = false;
 	}
 	PG_END_TRY();
@@ -686,7 +665,7 @@ sender_sync(TimestampTz *next_due)
 	/* committed: the results are recorded (or their rows are gone with the extension) */
 	nresults = 0;
 	if (found)
-		last_logged_error[0] = '\0';
+		pgm_child_error_cleared();
 	for (i = 0; i < nfresh; i++)
 	{
 		inflight[ninflight++] = fresh[i];

@@ -141,6 +141,8 @@ extern void pgm_wake_at_commit(PgmChild child, pg_atomic_uint32 *flag);
 
 /* child.c */
 extern PgmProcStatus *pgm_child_start(PgmChild which, const char *name);
+extern void pgm_child_recover(MemoryContext cxt, const char *what);
+extern void pgm_child_error_cleared(void);
 extern char *pgm_extension_schema(void);
 
 extern void pgm_proc_error(PgmProcStatus *st, const char *fmt,...) pg_attribute_printf(2, 3);

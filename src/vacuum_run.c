@@ -353,14 +353,9 @@ vacuum_launch(const VacuumPending *pend)
 		return;					/* cannot happen (counted); jobs.c fails the run */
 	written_generation[slotno] = 0;
 
-	memset(&bgw, 0, sizeof(bgw));
-	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	bgw.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(bgw.bgw_library_name, "pgmanage", BGW_MAXLEN);
-	strlcpy(bgw.bgw_function_name, "pgm_vacuum_worker_main", BGW_MAXLEN);
+	pgm_bgworker_init(&bgw, "pgm_vacuum_worker_main", "pgmanage vacuum",
+					  BgWorkerStart_RecoveryFinished, BGW_NEVER_RESTART);
 	snprintf(bgw.bgw_name, BGW_MAXLEN, "pgmanage vacuum run %lld", (long long) pend->run_id);
-	strlcpy(bgw.bgw_type, "pgmanage vacuum", BGW_MAXLEN);
 	bgw.bgw_main_arg = Int32GetDatum(slotno);
 	memcpy(bgw.bgw_extra, &pend->run_id, sizeof(int64));
 	bgw.bgw_notify_pid = 0;

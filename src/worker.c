@@ -44,7 +44,6 @@
 
 static char worker_dbname[NAMEDATALEN];
 static bool missing_logged = false;
-static char last_logged_error[PGM_ERROR_LEN];
 
 /* what the worker does on each pass, in this order */
 static const PgmDuty worker_duties[] = {
@@ -56,23 +55,6 @@ static const PgmDuty worker_duties[] = {
 	{"webhook retention", true, pgm_webhook_prune_duty},
 	{"jobs", true, pgm_jobs_duty},
 };
-
-/* log an error once per distinct message; keep it for pgm_status() */
-static void
-worker_report_error(const char *duty, const char *message)
-{
-	char		buf[PGM_ERROR_LEN];
-
-	snprintf(buf, sizeof(buf), "%s: %s", duty, message);
-	if (strcmp(last_logged_error, buf) != 0)
-	{
-		ereport(LOG,
-				(errmsg("pgmanage worker: %s", buf),
-				 errdetail("The worker retries at its next pass.")));
-		strlcpy(last_logged_error, buf, PGM_ERROR_LEN);
-	}
-	pgm_proc_error(&pgm_shared->children[PGM_CHILD_WORKER], "%s", buf);
-}
 
 /*
  * Run one duty in its own transaction.  Returns false on error.
@@ -103,14 +85,7 @@ worker_run_duty(const PgmDuty *duty, PgmDutyContext *ctx)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		worker_report_error(duty->name, edata->message);
-		FreeErrorData(edata);
+		pgm_child_recover(oldcxt, duty->name);
 		ok = false;
 	}
 	PG_END_TRY();
@@ -143,14 +118,7 @@ worker_find_extension(char *schema)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		worker_report_error("extension lookup", edata->message);
-		FreeErrorData(edata);
+		pgm_child_recover(oldcxt, "extension lookup");
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(oldcxt);
