@@ -1,12 +1,18 @@
 /*-------------------------------------------------------------------------
  * pgmanage.c
- *		Module entry point: PG_MODULE_MAGIC and _PG_init.
+ *		Module entry point: PG_MODULE_MAGIC and _PG_init, the one file that
+ *		knows every capability.
  *
- * _PG_init registers pgmanage's settings and, when the library is loaded
- * through shared_preload_libraries, its shared memory, its hooks (the
- * utility hook, and the executor hooks of slow-query capture) and the
- * launcher process.  The report functions work without preloading: they
- * need nothing from here but the library being loaded.
+ * core/ offers the processes (the launcher and its children), shared
+ * memory, the worker's duty loop, retention, waking at commit and the
+ * utility hook; each capability above it (reports, timeouts, capture,
+ * jobs, vacuum, webhooks) is plugged in here, and only here: its settings,
+ * its shared memory, its hooks, its worker duties, its retention rules,
+ * its job kinds.  Capabilities never name each other.
+ *
+ * The settings are defined whatever the load path.  Everything else needs
+ * shared_preload_libraries; the report functions work without it, since
+ * they need nothing from here but the library being loaded.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -14,24 +20,81 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
-#include "pgmanage.h"
-#include "shmem.h"
-#include "slowlog.h"
+#include "core/core.h"
+#include "capture/capture.h"
+#include "jobs/jobs.h"
+#include "reports/reports.h"
+#include "timeouts/timeouts.h"
+#include "vacuum/vacuum.h"
+#include "webhooks/webhooks.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/*
+ * The worker's duties, in the order of each pass: policies first (the
+ * launcher enforces from them), then what hands work over from shared
+ * memory, then what reads or writes tables on a schedule.
+ */
+static const PgmDuty duties[] = {
+	{.name = "timeout policies", .primary_only = false,
+	 .run = pgm_policy_duty, .disabled = pgm_policy_clear},
+	{.name = "kill log", .primary_only = true, .run = pgm_kill_log_duty},
+	{.name = "slow queries", .primary_only = true, .run = pgm_slow_queries_duty},
+	{.name = "pg_stat_statements history", .primary_only = true, .run = pgm_pgss_history_duty},
+	{.name = "alerts", .primary_only = true, .run = pgm_alerts_duty},
+	{.name = "jobs", .primary_only = true, .run = pgm_jobs_duty},
+	{.name = "retention", .primary_only = true, .run = pgm_retention_duty},
+};
+
+/* the tables the worker keeps, and how long (core/retention.c) */
+static const PgmRetention retention[] = {
+	{"pgm_kill_log", "logged_at", &pgm_kill_log_retention_min, NULL},
+	{"pgm_slow_queries", "captured_at", &pgm_slow_queries_retention_min, NULL},
+	/* a snapshot's rows go with it (ON DELETE CASCADE) */
+	{"pgm_pgss_snapshot", "taken_at", &pgm_pgss_history_retention_min, NULL},
+	{"pgm_pgss_query", "last_seen", &pgm_pgss_history_retention_min, NULL},
+	{"pgm_job_run", "finished", &pgm_job_run_retention_min,
+	 "t.status OPERATOR(pg_catalog.=) ANY ('{queued,running}')"},
+	/* an event with a pending delivery is never pruned; its deliveries go with it */
+	{"pgm_event", "created_at", &pgm_webhook_retention_min,
+	 "EXISTS (SELECT 1 FROM " PGM_SCHEMA ".pgm_delivery d"
+	 " WHERE d.event_id OPERATOR(pg_catalog.=) t.id AND d.status OPERATOR(pg_catalog.=) 'pending')"},
+};
+
 void
 _PG_init(void)
 {
+	int			i;
+
 	pgm_define_gucs();
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 
+	/* shared memory: core's process registry, then each capability's */
 	pgm_shmem_install_hooks();
+	pgm_shmem_add(pgm_timeouts_shmem_request, pgm_timeouts_shmem_startup);
+	pgm_shmem_add(pgm_slow_ring_shmem_request, pgm_slow_ring_shmem_startup);
+	pgm_shmem_add(pgm_vacuum_shmem_request, pgm_vacuum_shmem_startup);
+
+	/* hooks: one utility hook (core) wrapping capture; capture's executor hooks */
 	pgm_install_utility_hook();
+	pgm_utility_set_wrapper(pgm_slowlog_utility);
+	pgm_utility_add_database_user(&pgm_vacuum_database_user);
 	pgm_slowlog_install_hooks();
+
+	/* the launcher enforces timeout policies between its sleeps */
+	pgm_launcher_set_tick(pgm_enforce_tick);
+
+	/* the worker's duties, retention rules and job kinds */
+	for (i = 0; i < lengthof(duties); i++)
+		pgm_worker_add_duty(&duties[i]);
+	for (i = 0; i < lengthof(retention); i++)
+		pgm_retention_add(&retention[i]);
+	pgm_jobs_add_kind(&pgm_vacuum_job_kind);
+	pgm_jobs_add_kind(&pgm_backup_job_kind);
+
 	pgm_register_launcher();
 }

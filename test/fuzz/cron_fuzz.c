@@ -28,7 +28,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cron.h"
+#include "jobs/cron.h"
 
 int			LLVMFuzzerInitialize(int *argc, char ***argv);
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

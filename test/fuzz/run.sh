@@ -31,7 +31,7 @@ fi
 
 "$cc" -std=gnu99 -g -O1 -Wall -Wextra -Werror \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-I"$src" -o "$work/cron_fuzz" "$here/cron_fuzz.c" "$src/cron.c" || {
+	-I"$src" -o "$work/cron_fuzz" "$here/cron_fuzz.c" "$src/jobs/cron.c" || {
 	echo "cron fuzz: build failed"
 	exit 1
 }

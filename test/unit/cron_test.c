@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cron.h"
+#include "jobs/cron.h"
 
 static int	test_count = 0;
 static int	fail_count = 0;

@@ -7,5 +7,5 @@ here=$(cd "$(dirname "$0")" && pwd)
 src="$here/../../src"
 cc=${CC:-cc}
 "$cc" -std=gnu99 -O1 -g -Wall -Wextra -Werror -I"$src" "$@" \
-	-o "$here/cron_test" "$here/cron_test.c" "$src/cron.c"
+	-o "$here/cron_test" "$here/cron_test.c" "$src/jobs/cron.c"
 exec "$here/cron_test"

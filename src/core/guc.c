@@ -1,0 +1,438 @@
+/*-------------------------------------------------------------------------
+ * core/guc.c
+ *		pgmanage's settings (pgmanage.*).
+ *
+ * Every setting has a unit, a range and, where a value can be wrong in a
+ * way the range cannot express, a check hook, so a bad value is refused
+ * when it is set and never discovered by a worker at run time.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "pgtime.h"
+#include "utils/guc.h"
+
+#include "core/core.h"
+
+/* database the pgmanage worker connects to and keeps its tables in */
+char	   *pgm_database = NULL;
+
+/* longest sleep of the launcher and the worker when nothing is due */
+int			pgm_naptime_ms = 1000;
+
+/* master switch for timeout-policy enforcement */
+bool		pgm_enforce_timeouts = true;
+
+/* pgm_kill_log rows older than this are pruned by the worker */
+int			pgm_kill_log_retention_min = 7 * 24 * 60;
+
+/*
+ * Slow-query capture (slowlog_hooks.c); superuser-settable, like
+ * log_min_duration_statement, so that a user cannot hide a statement.
+ */
+
+/* statements running at least this long are logged and captured; -1: off */
+int			pgm_log_min_duration_ms = -1;
+
+/* also capture the plan of a slow statement: off, text or json */
+int			pgm_log_plan = PGM_LOG_PLAN_OFF;
+
+/* also capture statements run inside functions, DO and CALL */
+bool		pgm_log_nested_statements = false;
+
+/* also capture utility statements (DDL, VACUUM, COPY, ...) */
+bool		pgm_log_utility = false;
+
+/* fraction of top-level statements considered */
+double		pgm_sample_rate = 1.0;
+
+/* shared memory for the capture ring (read at server start) */
+int			pgm_capture_buffer_kb = 4096;
+
+/* pgm_slow_queries rows older than this are pruned by the worker */
+int			pgm_slow_queries_retention_min = 7 * 24 * 60;
+
+/* pg_stat_statements history (pgss_history.c): interval, 0 = off */
+int			pgm_pgss_snapshot_interval_s = 300;
+
+/* pgm_pgss_snapshot rows (and their deltas) older than this are pruned */
+int			pgm_pgss_history_retention_min = 7 * 24 * 60;
+
+static const struct config_enum_entry guc_log_plan_options[] = {
+	{"off", PGM_LOG_PLAN_OFF, false},
+	{"text", PGM_LOG_PLAN_TEXT, false},
+	{"json", PGM_LOG_PLAN_JSON, false},
+	{"false", PGM_LOG_PLAN_OFF, true},
+	{"no", PGM_LOG_PLAN_OFF, true},
+	{"0", PGM_LOG_PLAN_OFF, true},
+	{NULL, 0, false}
+};
+
+/* deliveries the sender runs at once */
+int			pgm_max_concurrent_deliveries = 16;
+
+/* delivered and dead events older than this are pruned by the worker */
+int			pgm_webhook_retention_min = 7 * 24 * 60;
+
+/* first retry delay, doubled at each failed attempt up to the maximum */
+int			pgm_webhook_retry_min_ms = 1000;
+int			pgm_webhook_retry_max_s = 3600;
+
+/* how often the worker checks the data directory's and pg_wal's filesystems; 0: never */
+int			pgm_disk_check_interval_s = 60;
+
+/* used space (percent) above which disk_alert is sent */
+int			pgm_disk_alert_threshold = 85;
+
+/* WAL since the last backup event above which a backup event is sent; -1: off */
+int			pgm_backup_wal_threshold_mb = -1;
+
+/* age of the last archived WAL file above which a backup event is sent; -1: off */
+int			pgm_backup_archive_max_age_s = -1;
+
+/* time zone of cron schedules; '' = the server's log_timezone (schedule.c) */
+char	   *pgm_timezone = NULL;
+
+/* master switch for scheduled jobs and queued runs (jobs.c) */
+bool		pgm_enable_jobs = true;
+
+/* finished pgm_job_run rows older than this are pruned by the worker */
+int			pgm_job_run_retention_min = 30 * 24 * 60;
+
+/* VACUUM runs at once, across the cluster (vacuum_run.c) */
+int			pgm_max_vacuum_workers = 2;
+
+/* strategy 'need' thresholds (vacuum_need.c) */
+double		pgm_vacuum_dead_fraction = 0.1;
+int			pgm_vacuum_min_dead_tuples = 1000;
+double		pgm_vacuum_analyze_fraction = 0.1;
+double		pgm_vacuum_freeze_age_fraction = 0.8;
+double		pgm_vacuum_bloat_pct = 30.0;
+double		pgm_reindex_bloat_pct = 40.0;
+
+/* a zone PostgreSQL knows and can use (not a leap-second zone) */
+static bool
+guc_check_timezone(char **newval, void **extra, GucSource source)
+{
+	pg_tz	   *tz;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	tz = pg_tzset(*newval);
+	if (tz == NULL)
+	{
+		GUC_check_errdetail("Time zone \"%s\" is unknown.", *newval);
+		GUC_check_errhint("Use a name from pg_timezone_names, for example \"Europe/Berlin\" or \"UTC\", or '' for the server's log_timezone.");
+		return false;
+	}
+	if (!pg_tz_acceptable(tz))
+	{
+		GUC_check_errdetail("Time zone \"%s\" uses leap seconds, which PostgreSQL does not support.", *newval);
+		return false;
+	}
+	return true;
+}
+
+static bool
+guc_check_database(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+	{
+		GUC_check_errdetail("pgmanage.database must name a database.");
+		return false;
+	}
+	if (strlen(*newval) >= NAMEDATALEN)
+	{
+		GUC_check_errdetail("Database names are at most %d bytes long.", NAMEDATALEN - 1);
+		return false;
+	}
+	return true;
+}
+
+void
+pgm_define_gucs(void)
+{
+	DefineCustomStringVariable("pgmanage.database",
+							   "Database in which the pgmanage worker runs and keeps its tables.",
+							   "The extension must be created in this database for policies, logs and jobs to work.",
+							   &pgm_database,
+							   "postgres",
+							   PGC_SIGHUP,
+							   0,
+							   guc_check_database, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.naptime",
+							"Longest sleep of the pgmanage processes when no deadline is due.",
+							"New statements are discovered at least this often (and at least as often as the shortest policy limit).",
+							&pgm_naptime_ms,
+							1000, 10, 60000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pgmanage.enforce_timeouts",
+							 "Enforce the policies of pgm_timeout_policy.",
+							 "Turn off to stop all enforcement at once without touching the policies.",
+							 &pgm_enforce_timeouts,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.kill_log_retention",
+							"How long rows of pgm_kill_log are kept.",
+							NULL,
+							&pgm_kill_log_retention_min,
+							7 * 24 * 60, 1, INT_MAX / 60,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.log_min_duration",
+							"Statements running at least this long are logged and kept in pgm_slow_queries.",
+							"-1 turns capture off; 0 captures every statement.",
+							&pgm_log_min_duration_ms,
+							-1, -1, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("pgmanage.log_plan",
+							 "Capture the plan of slow statements, with actual row counts: off, text or json.",
+							 "Switches on per-node row counting (not timing) for sampled statements.",
+							 &pgm_log_plan,
+							 PGM_LOG_PLAN_OFF,
+							 guc_log_plan_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pgmanage.log_nested_statements",
+							 "Also capture statements run inside functions, DO blocks and procedures.",
+							 NULL,
+							 &pgm_log_nested_statements,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pgmanage.log_utility",
+							 "Also capture utility statements (DDL, VACUUM, COPY, ...).",
+							 NULL,
+							 &pgm_log_utility,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pgmanage.sample_rate",
+							 "Fraction of top-level statements that slow-query capture considers.",
+							 "Nested statements follow their top-level statement.",
+							 &pgm_sample_rate,
+							 1.0, 0.0, 1.0,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.capture_buffer_size",
+							"Shared memory for slow statements waiting to be written to pgm_slow_queries.",
+							"Each entry takes about 9.5 kB; when the buffer is full the oldest entry is dropped and counted.",
+							&pgm_capture_buffer_kb,
+							4096, 64, 1024 * 1024,
+							PGC_POSTMASTER,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.slow_queries_retention",
+							"How long rows of pgm_slow_queries are kept.",
+							NULL,
+							&pgm_slow_queries_retention_min,
+							7 * 24 * 60, 1, INT_MAX / 60,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.pgss_snapshot_interval",
+							"How often the worker snapshots pg_stat_statements into pgm_pgss_history.",
+							"0 turns history off.",
+							&pgm_pgss_snapshot_interval_s,
+							300, 0, 7 * 24 * 3600,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.pgss_history_retention",
+							"How long pg_stat_statements snapshots are kept.",
+							"Accepts days, e.g. '7d'.",
+							&pgm_pgss_history_retention_min,
+							7 * 24 * 60, 60, INT_MAX / 60,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.max_concurrent_deliveries",
+							"Webhook deliveries the sender runs at once.",
+							"Connections to an endpoint are kept open and reused.",
+							&pgm_max_concurrent_deliveries,
+							16, 1, 1000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.webhook_retention",
+							"How long delivered and dead webhook events are kept.",
+							"Events with a pending delivery are never pruned.",
+							&pgm_webhook_retention_min,
+							7 * 24 * 60, 1, INT_MAX / 60,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.webhook_retry_min",
+							"Delay before the first retry of a failed webhook delivery.",
+							"Doubled at each further failure, up to pgmanage.webhook_retry_max, with jitter; a Retry-After header can only lengthen it.",
+							&pgm_webhook_retry_min_ms,
+							1000, 10, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.webhook_retry_max",
+							"Longest delay between two attempts of a webhook delivery (but see Retry-After).",
+							NULL,
+							&pgm_webhook_retry_max_s,
+							3600, 1, 86400,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.disk_check_interval",
+							"How often the worker checks the filesystems of the data directory and pg_wal.",
+							"0 turns disk alerts off.",
+							&pgm_disk_check_interval_s,
+							60, 0, 86400,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.disk_alert_threshold",
+							"Used space, in percent, above which a disk_alert event is sent.",
+							"disk_ok is sent when usage falls one point below it again.",
+							&pgm_disk_alert_threshold,
+							85, 1, 99,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.backup_wal_threshold",
+							"WAL written since the last backup event above which a backup event is sent.",
+							"-1 turns this trigger off.",
+							&pgm_backup_wal_threshold_mb,
+							-1, -1, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.backup_archive_max_age",
+							"Age of the last archived WAL file (pg_stat_archiver) above which a backup event is sent.",
+							"-1 turns this trigger off.",
+							&pgm_backup_archive_max_age_s,
+							-1, -1, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pgmanage.timezone",
+							   "Time zone in which cron schedules of pgmanage jobs are evaluated.",
+							   "Empty (the default) means the server's log_timezone, which every session sees alike.",
+							   &pgm_timezone,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   guc_check_timezone, NULL, NULL);
+
+	DefineCustomBoolVariable("pgmanage.enable_jobs",
+							 "Start scheduled and queued pgmanage jobs.",
+							 "Turn off to pause every job at once; runs already going continue.",
+							 &pgm_enable_jobs,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.job_run_retention",
+							"How long finished rows of pgm_job_run are kept.",
+							NULL,
+							&pgm_job_run_retention_min,
+							30 * 24 * 60, 1, INT_MAX / 60,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.max_vacuum_workers",
+							"Most VACUUM runs of pgmanage going at once in the cluster.",
+							"Each run is one background worker process (counted in max_worker_processes).",
+							&pgm_max_vacuum_workers,
+							2, 1, PGM_MAX_VACUUM_SLOTS,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pgmanage.vacuum_dead_fraction",
+							 "Strategy need: vacuum a table whose dead tuples exceed this fraction of its live tuples.",
+							 "And pgmanage.vacuum_min_dead_tuples.",
+							 &pgm_vacuum_dead_fraction,
+							 0.1, 0.0, 100.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.vacuum_min_dead_tuples",
+							"Strategy need: fewest dead tuples (or modifications) that make a table worth vacuuming (or analyzing).",
+							NULL,
+							&pgm_vacuum_min_dead_tuples,
+							1000, 0, INT_MAX,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pgmanage.vacuum_analyze_fraction",
+							 "Strategy need: analyze a table modified since its last analyze by more than this fraction of its rows.",
+							 NULL,
+							 &pgm_vacuum_analyze_fraction,
+							 0.1, 0.0, 100.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pgmanage.vacuum_freeze_age_fraction",
+							 "Strategy need: vacuum a table whose transaction ID age reaches this fraction of autovacuum_freeze_max_age.",
+							 "The same fraction of autovacuum_multixact_freeze_max_age applies to multixact age.",
+							 &pgm_vacuum_freeze_age_fraction,
+							 0.8, 0.05, 1.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pgmanage.vacuum_bloat_pct",
+							 "Strategy need: vacuum a table whose estimated bloat (pgm_bloat) reaches this percentage.",
+							 NULL,
+							 &pgm_vacuum_bloat_pct,
+							 30.0, 1.0, 100.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pgmanage.reindex_bloat_pct",
+							 "Jobs with reindex_bloated: rebuild a B-tree index whose estimated bloat (pgm_bloat) reaches this percentage.",
+							 NULL,
+							 &pgm_reindex_bloat_pct,
+							 40.0, 1.0, 100.0,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("pgmanage");
+}

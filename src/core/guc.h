@@ -1,0 +1,65 @@
+/*-------------------------------------------------------------------------
+ * core/guc.h
+ *		pgmanage's settings (pgmanage.*), defined in core/guc.c.
+ *
+ * Every capability reads its settings from here; core/guc.c is the one
+ * place that defines them, with their units, ranges and check hooks.
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGM_CORE_GUC_H
+#define PGM_CORE_GUC_H
+
+/* pgmanage.log_plan */
+typedef enum PgmLogPlan
+{
+	PGM_LOG_PLAN_OFF,
+	PGM_LOG_PLAN_TEXT,
+	PGM_LOG_PLAN_JSON
+} PgmLogPlan;
+
+/* core */
+extern char *pgm_database;
+extern int	pgm_naptime_ms;
+
+/* timeouts */
+extern bool pgm_enforce_timeouts;
+extern int	pgm_kill_log_retention_min;
+
+/* capture */
+extern int	pgm_log_min_duration_ms;
+extern int	pgm_log_plan;
+extern bool pgm_log_nested_statements;
+extern bool pgm_log_utility;
+extern double pgm_sample_rate;
+extern int	pgm_capture_buffer_kb;
+extern int	pgm_slow_queries_retention_min;
+extern int	pgm_pgss_snapshot_interval_s;
+extern int	pgm_pgss_history_retention_min;
+
+/* webhooks and alerts */
+extern int	pgm_max_concurrent_deliveries;
+extern int	pgm_webhook_retention_min;
+extern int	pgm_webhook_retry_min_ms;
+extern int	pgm_webhook_retry_max_s;
+extern int	pgm_disk_check_interval_s;
+extern int	pgm_disk_alert_threshold;
+extern int	pgm_backup_wal_threshold_mb;
+extern int	pgm_backup_archive_max_age_s;
+
+/* jobs */
+extern char *pgm_timezone;
+extern bool pgm_enable_jobs;
+extern int	pgm_job_run_retention_min;
+
+/* vacuum */
+extern int	pgm_max_vacuum_workers;
+extern double pgm_vacuum_dead_fraction;
+extern int	pgm_vacuum_min_dead_tuples;
+extern double pgm_vacuum_analyze_fraction;
+extern double pgm_vacuum_freeze_age_fraction;
+extern double pgm_vacuum_bloat_pct;
+extern double pgm_reindex_bloat_pct;
+
+extern void pgm_define_gucs(void);
+
+#endif							/* PGM_CORE_GUC_H */

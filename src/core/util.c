@@ -1,0 +1,59 @@
+/*-------------------------------------------------------------------------
+ * core/util.c
+ *		Small helpers that several capabilities share: the free space of
+ *		a filesystem (reports' pgm_disk_usage, webhooks' disk alerts) and a
+ *		client address as an inet Datum (kill log, slow queries, reports).
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/statvfs.h>
+
+#include "common/ip.h"
+#include "utils/builtins.h"
+#include "utils/inet.h"
+
+#include "core/core.h"
+
+/*
+ * statvfs() of a path; false (with errno) if it cannot be read.
+ */
+bool
+pgm_disk_space(const char *path, PgmDiskSpace *out)
+{
+	struct statvfs fs;
+	uint64		used;
+
+	if (statvfs(path, &fs) != 0)
+		return false;
+	out->total_bytes = (uint64) fs.f_blocks * fs.f_frsize;
+	out->avail_bytes = (uint64) fs.f_bavail * fs.f_frsize;
+	used = (uint64) (fs.f_blocks - fs.f_bfree) * fs.f_frsize;
+	out->used_pct = (used + out->avail_bytes) > 0
+		? 100.0 * used / (used + out->avail_bytes) : 0.0;
+	return true;
+}
+
+/*
+ * A backend's client address as an inet Datum, as pg_stat_activity shows
+ * it; *isnull for Unix-socket and internal connections.
+ */
+Datum
+pgm_client_addr_datum(const SockAddr *addr, bool *isnull)
+{
+	SockAddr	copy = *addr;
+	char		host[NI_MAXHOST];
+	int			ret;
+
+	*isnull = true;
+	if (copy.addr.ss_family != AF_INET && copy.addr.ss_family != AF_INET6)
+		return (Datum) 0;
+	host[0] = '\0';
+	ret = pg_getnameinfo_all(&copy.addr, copy.salen, host, sizeof(host),
+							 NULL, 0, NI_NUMERICHOST | NI_NUMERICSERV);
+	if (ret != 0)
+		return (Datum) 0;
+	clean_ipv6_addr(copy.addr.ss_family, host);
+	*isnull = false;
+	return DirectFunctionCall1(inet_in, CStringGetDatum(host));
+}

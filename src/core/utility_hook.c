@@ -1,0 +1,175 @@
+/*-------------------------------------------------------------------------
+ * core/utility_hook.c
+ *		Keeps the pgmanage worker out of the way of commands that need its
+ *		database to themselves.
+ *
+ * DROP DATABASE, ALTER DATABASE ... RENAME and CREATE DATABASE ... TEMPLATE
+ * fail while another session is connected to the database.  When one of
+ * them names the database of the launcher's children, this hook asks the
+ * launcher to stay away from it for a while and stops them; the other
+ * processes registered with pgm_utility_add_database_user (the VACUUM
+ * workers of scheduled VACUUM, whose runs are recorded as cancelled) are
+ * asked to leave it too.  It waits (at most UTILITY_WAIT_MS) for them to
+ * leave, then runs the command.  The launcher starts the worker again once
+ * the database exists (under whichever name pgmanage.database gives).
+ *
+ * This is pgmanage's only ProcessUtility hook: after the step above it
+ * hands the statement to the registered wrapper (slow-query capture,
+ * capture/slowlog_hooks.c), which times it and counts the nesting level
+ * around the rest of the chain.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "commands/defrem.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "tcop/utility.h"
+#include "utils/timestamp.h"
+
+#include "core/core.h"
+
+#define UTILITY_WAIT_MS 5000
+#define UTILITY_HOLD_MS 10000
+
+#define PGM_MAX_DATABASE_USERS 4
+
+static ProcessUtility_hook_type prev_utility_hook = NULL;
+static PgmUtilityWrapper utility_wrapper = NULL;
+static const PgmDatabaseUser *database_users[PGM_MAX_DATABASE_USERS];
+static int	ndatabase_users = 0;
+
+/* from _PG_init: what wraps the rest of the chain (slow-query capture) */
+void
+pgm_utility_set_wrapper(PgmUtilityWrapper wrapper)
+{
+	utility_wrapper = wrapper;
+}
+
+/* from _PG_init: processes that work in a database and must leave it */
+void
+pgm_utility_add_database_user(const PgmDatabaseUser *user)
+{
+	if (ndatabase_users >= PGM_MAX_DATABASE_USERS)
+		elog(ERROR, "pgmanage: too many database users");
+	database_users[ndatabase_users++] = user;
+}
+
+/* the database a utility statement needs exclusive use of, if any */
+static const char *
+utility_exclusive_db(Node *stmt)
+{
+	if (IsA(stmt, DropdbStmt))
+		return ((DropdbStmt *) stmt)->dbname;
+	if (IsA(stmt, RenameStmt) && ((RenameStmt *) stmt)->renameType == OBJECT_DATABASE)
+		return ((RenameStmt *) stmt)->subname;
+	if (IsA(stmt, CreatedbStmt))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((CreatedbStmt *) stmt)->options)
+		{
+			DefElem    *opt = lfirst_node(DefElem, lc);
+
+			if (strcmp(opt->defname, "template") == 0 && opt->arg)
+				return defGetString(opt);
+		}
+	}
+	return NULL;
+}
+
+static void
+utility_release_database(const char *dbname)
+{
+	int			pids[PGM_NUM_CHILDREN];
+	int			n = 0;
+	int			nothers = 0;
+	int			waited = 0;
+	int			i;
+
+	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < PGM_NUM_CHILDREN; i++)
+		if (pgm_shared->children[i].pid != 0 &&
+			strcmp(pgm_shared->children[i].database, dbname) == 0)
+			pids[n++] = pgm_shared->children[i].pid;
+	if (n > 0)
+		pgm_shared->hold_worker_until =
+			TimestampTzPlusMilliseconds(GetCurrentTimestamp(), UTILITY_HOLD_MS);
+	LWLockRelease(pgm_shared->lock);
+	for (i = 0; i < ndatabase_users; i++)
+		nothers += database_users[i]->release(dbname);
+	if (n == 0 && nothers == 0)
+		return;
+
+	ereport(LOG,
+			(errmsg("pgmanage: stopping its processes in database \"%s\" so that it can be dropped or changed",
+					dbname)));
+	for (i = 0; i < n; i++)
+		kill(pids[i], SIGTERM);
+	while (waited < UTILITY_WAIT_MS)
+	{
+		bool		gone = true;
+
+		LWLockAcquire(pgm_shared->lock, LW_SHARED);
+		for (i = 0; i < PGM_NUM_CHILDREN; i++)
+			if (pgm_shared->children[i].pid != 0 &&
+				strcmp(pgm_shared->children[i].database, dbname) == 0)
+				gone = false;
+		LWLockRelease(pgm_shared->lock);
+		for (i = 0; i < ndatabase_users; i++)
+			if (database_users[i]->in_database(dbname))
+				gone = false;
+		if (gone)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		waited += 10;
+	}
+}
+
+/* the rest of the chain: the previous hook or the standard function */
+static void
+utility_next(PlannedStmt *pstmt, const char *queryString,
+			 bool readOnlyTree, ProcessUtilityContext context,
+			 ParamListInfo params, QueryEnvironment *queryEnv,
+			 DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev_utility_hook)
+		prev_utility_hook(pstmt, queryString, readOnlyTree, context,
+						  params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+static void
+pgm_process_utility(PlannedStmt *pstmt, const char *queryString,
+					bool readOnlyTree, ProcessUtilityContext context,
+					ParamListInfo params, QueryEnvironment *queryEnv,
+					DestReceiver *dest, QueryCompletion *qc)
+{
+	const char *dbname = utility_exclusive_db(pstmt->utilityStmt);
+
+	if (dbname != NULL && pgm_shared != NULL)
+		utility_release_database(dbname);
+
+	if (utility_wrapper)
+		utility_wrapper(pstmt, queryString, readOnlyTree, context,
+						params, queryEnv, dest, qc, utility_next);
+	else
+		utility_next(pstmt, queryString, readOnlyTree, context,
+					 params, queryEnv, dest, qc);
+}
+
+void
+pgm_install_utility_hook(void)
+{
+	prev_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = pgm_process_utility;
+}

@@ -1,0 +1,113 @@
+/*-------------------------------------------------------------------------
+ * timeouts/status.c
+ *		pgm_status(): what pgmanage's background processes are doing.
+ *
+ * One row for the launcher (timeout enforcement), one for the worker
+ * (tables) and one for the sender (webhooks), read from shared memory; a process that is not running has a
+ * NULL pid.  ERROR 55000 when pgmanage is not preloaded.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xlog.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "timeouts/timeouts.h"
+
+PG_FUNCTION_INFO_V1(pgm_status);
+
+#define STATUS_COLS 17
+#define STATUS_COUNTERS 6
+
+static void
+status_emit(ReturnSetInfo *rsinfo, const char *name, const PgmProcStatus *st,
+			const char *db, Datum *counters, bool *counter_nulls, int npolicies,
+			bool ext_found, bool show_ext)
+{
+	Datum		values[STATUS_COLS];
+	bool		nulls[STATUS_COLS];
+	int			i;
+
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = CStringGetTextDatum(name);
+	values[1] = Int32GetDatum(st->pid);
+	nulls[1] = (st->pid == 0);
+	values[2] = TimestampTzGetDatum(st->started_at);
+	nulls[2] = (st->started_at == 0);
+	values[3] = db ? CStringGetTextDatum(db) : (Datum) 0;
+	nulls[3] = (db == NULL);
+	values[4] = CStringGetTextDatum(RecoveryInProgress() ? "standby" : "primary");
+	values[5] = TimestampTzGetDatum(st->last_wake);
+	nulls[5] = (st->last_wake == 0);
+	values[6] = TimestampTzGetDatum(st->next_deadline);
+	nulls[6] = (st->next_deadline == 0);
+	values[7] = Int32GetDatum(npolicies);
+	values[8] = BoolGetDatum(ext_found);
+	nulls[8] = !show_ext;
+	for (i = 0; i < STATUS_COUNTERS; i++)
+	{
+		values[9 + i] = counters[i];
+		nulls[9 + i] = counter_nulls[i];
+	}
+	values[15] = CStringGetTextDatum(st->last_error);
+	nulls[15] = (st->last_error[0] == '\0');
+	values[16] = TimestampTzGetDatum(st->last_error_at);
+	nulls[16] = (st->last_error_at == 0);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+Datum
+pgm_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgmProcStatus launcher;
+	PgmProcStatus worker;
+	PgmProcStatus sender;
+	char		worker_db[NAMEDATALEN];
+	int			npolicies;
+	int			pending;
+	bool		ext_found;
+	Datum		counters[STATUS_COUNTERS];
+	bool		counter_nulls[STATUS_COUNTERS];
+
+	pgm_shmem_require();
+	InitMaterializedSRF(fcinfo, 0);
+
+	LWLockAcquire(pgm_shared->lock, LW_SHARED);
+	launcher = pgm_shared->launcher;
+	worker = pgm_shared->children[PGM_CHILD_WORKER];
+	sender = pgm_shared->children[PGM_CHILD_SENDER];
+	strlcpy(worker_db, pgm_shared->children[PGM_CHILD_WORKER].database, NAMEDATALEN);
+	npolicies = pgm_timeouts->npolicies;
+	pending = pgm_timeouts->queue_count;
+	ext_found = pgm_shared->extension_found;
+	LWLockRelease(pgm_shared->lock);
+
+	counters[0] = Int64GetDatum((int64) pg_atomic_read_u64(&pgm_timeouts->statements_cancelled));
+	counters[1] = Int64GetDatum((int64) pg_atomic_read_u64(&pgm_timeouts->sessions_terminated));
+	counters[2] = Int64GetDatum((int64) pg_atomic_read_u64(&pgm_timeouts->signals_failed));
+	counters[3] = Int64GetDatum((int64) pg_atomic_read_u64(&pgm_timeouts->kill_log_written));
+	counters[4] = Int64GetDatum((int64) pending);
+	counters[5] = Int64GetDatum((int64) pg_atomic_read_u64(&pgm_timeouts->kill_log_dropped));
+
+	/* launcher: the actions it took */
+	counter_nulls[0] = counter_nulls[1] = counter_nulls[2] = false;
+	counter_nulls[3] = counter_nulls[4] = counter_nulls[5] = true;
+	status_emit(rsinfo, "launcher", &launcher, NULL, counters, counter_nulls,
+				npolicies, false, false);
+
+	/* worker: the kill-log rows it wrote, has waiting, dropped */
+	counter_nulls[0] = counter_nulls[1] = counter_nulls[2] = true;
+	counter_nulls[3] = counter_nulls[4] = counter_nulls[5] = false;
+	status_emit(rsinfo, "worker", &worker, worker_db[0] ? worker_db : pgm_database,
+				counters, counter_nulls, npolicies, ext_found, true);
+
+	/* sender: its figures are in pgm_endpoint_status and pgm_events */
+	counter_nulls[3] = counter_nulls[4] = counter_nulls[5] = true;
+	status_emit(rsinfo, "sender", &sender, sender.database[0] ? sender.database : pgm_database,
+				counters, counter_nulls, npolicies, ext_found, true);
+	return (Datum) 0;
+}

@@ -1,0 +1,131 @@
+/*-------------------------------------------------------------------------
+ * timeouts/timeouts.h
+ *		Timeout policies and pgm_kill_long: the policy cache and the queue
+ *		of actions waiting for pgm_kill_log (shared memory of timeouts/),
+ *		the enforcer the launcher runs, the worker's duties, and the rules
+ *		of pg_cancel_backend that both ways of signalling follow.
+ *
+ * Locking: the segment is protected by core's PgmShared->lock, under the
+ * rules of core/shmem.h; the counters are atomics.
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGM_TIMEOUTS_H
+#define PGM_TIMEOUTS_H
+
+#include "core/core.h"
+#include "utils/backend_status.h"
+
+#define PGM_MAX_POLICIES 256
+#define PGM_KILL_QUEUE_SIZE 256
+
+/* which limit a policy action enforced */
+typedef enum PgmLimitKind
+{
+	PGM_LIMIT_STATEMENT,
+	PGM_LIMIT_IDLE_IN_XACT,
+	PGM_LIMIT_TRANSACTION,
+	PGM_LIMIT_KILL_LONG			/* pgm_kill_long() */
+} PgmLimitKind;
+
+/* one enabled row of pgm_timeout_policy, resolved to OIDs */
+typedef struct PgmPolicy
+{
+	int32		id;
+	Oid			roleid;			/* InvalidOid: any role */
+	Oid			dbid;			/* InvalidOid: any database */
+	bool		match_app;
+	char		app_pattern[NAMEDATALEN];	/* LIKE pattern */
+	bool		match_addr;
+	int			addr_family;	/* AF_INET or AF_INET6 */
+	int			addr_bits;
+	unsigned char addr[16];
+	int64		statement_us;	/* 0: no limit */
+	int64		idle_xact_us;
+	int64		xact_us;
+	bool		terminate;		/* action for statements */
+	bool		exempt_superusers;
+	int			specificity;	/* higher wins; see policy_enforce.c */
+} PgmPolicy;
+
+/* an action taken, waiting to be written to pgm_kill_log */
+typedef struct PgmKillRecord
+{
+	uint64		seq;			/* assigned by pgm_kill_queue_push */
+	TimestampTz at;
+	int			pid;
+	Oid			roleid;
+	Oid			dbid;
+	char		appname[NAMEDATALEN];
+	SockAddr	clientaddr;
+	char		state[32];
+	int64		ran_us;
+	int64		query_id;
+	int32		policy_id;		/* 0 for pgm_kill_long */
+	PgmLimitKind limit_kind;
+	bool		terminate;
+	bool		succeeded;
+	char		detail[64];
+	char		query[1024 + 1];
+} PgmKillRecord;
+
+typedef struct PgmTimeoutsShared
+{
+	/* policy cache, filled by the worker's policy duty */
+	uint64		policy_generation;	/* bumped at each change */
+	int			npolicies;
+	PgmPolicy	policies[PGM_MAX_POLICIES];
+
+	/* action counters since server start */
+	pg_atomic_uint64 statements_cancelled;
+	pg_atomic_uint64 sessions_terminated;
+	pg_atomic_uint64 signals_failed;
+	pg_atomic_uint64 kill_log_written;
+	pg_atomic_uint64 kill_log_dropped;
+
+	/* pgm_timeout_policy changed: reload (set at commit by the trigger) */
+	pg_atomic_uint32 policy_reload_requested;
+
+	/* ring of actions not yet written to pgm_kill_log */
+	uint64		queue_next_seq;
+	int			queue_head;		/* next to read */
+	int			queue_count;
+	PgmKillRecord queue[PGM_KILL_QUEUE_SIZE];
+} PgmTimeoutsShared;
+
+extern PgmTimeoutsShared *pgm_timeouts;
+
+/* timeouts_shmem.c */
+extern void pgm_timeouts_shmem_request(void);
+extern void pgm_timeouts_shmem_startup(void);
+extern void pgm_kill_queue_push(const PgmKillRecord *rec);
+extern int	pgm_kill_queue_peek(PgmKillRecord *out, int max);
+extern void pgm_kill_queue_consume(uint64 through_seq);
+
+/* policy_enforce.c: one pass of timeout enforcement (the launcher's tick) */
+extern long pgm_enforce_tick(TimestampTz now);
+extern void pgm_kill_record_fill(PgmKillRecord *rec, const PgBackendStatus *be, int64 ran_us);
+extern const char *pgm_limit_kind_name(PgmLimitKind kind);
+
+/* policy_load.c: pgm_timeout_policy -> shared memory (a worker duty) */
+extern void pgm_policy_duty(PgmDutyContext *ctx);
+extern void pgm_policy_clear(void);
+
+/* kill_log.c: queued records -> pgm_kill_log (a worker duty) */
+extern void pgm_kill_log_duty(PgmDutyContext *ctx);
+
+/* backends.c: other backends' status, the rules of pg_cancel_backend, the signal */
+typedef enum PgmSignalAction
+{
+	PGM_ACTION_CANCEL,
+	PGM_ACTION_TERMINATE
+} PgmSignalAction;
+
+extern PgmSignalAction pgm_parse_action(const char *action);
+extern const char *pgm_action_name(PgmSignalAction action);
+extern const char *pgm_signal_refusal(Oid caller, int pid, Oid target_role);
+extern bool pgm_send_signal(int pid, PgmSignalAction action, int *err);
+extern char *pgm_clip_query(const char *raw);
+extern bool pgm_is_client_backend(const PgBackendStatus *be);
+extern const char *pgm_backend_state_name(BackendState state);
+
+#endif							/* PGM_TIMEOUTS_H */

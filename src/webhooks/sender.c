@@ -1,0 +1,781 @@
+/*-------------------------------------------------------------------------
+ * webhooks/sender.c
+ *		The pgmanage sender: a child of the launcher, connected to
+ *		pgmanage.database, that delivers webhook events (see webhook.h).
+ *
+ * Its loop waits on ONE WaitEventSet holding its latch, postmaster death
+ * and the epoll descriptor of its libcurl event loop (http_loop.c), with
+ * the earliest of curl's timer, the next due retry and pgmanage.naptime as
+ * the timeout: SIGTERM, SIGHUP and postmaster death are seen at once, even
+ * in the middle of a slow transfer.
+ *
+ * No transfer runs inside a transaction.  A "sync" is one short
+ * transaction that records the results of finished transfers (one UPDATE
+ * for the batch) and reads the next due deliveries (as many as free slots
+ * allow), signing each body; the transfers start after it commits.  A
+ * sync runs when the latch was set (an event was committed, an endpoint
+ * changed), when transfers finished, when a retry falls due, and at least
+ * once per naptime.
+ *
+ * At-least-once: a delivery is marked delivered only after a 2xx was
+ * received and recorded; if the process or the server stops before the
+ * result is recorded, the delivery is still pending and is sent again.
+ * Receivers deduplicate on webhook-id.  For the same reason the sender's
+ * own transactions commit with synchronous_commit = off: a result lost in
+ * a crash means at worst one more delivery, never a lost one (the events
+ * themselves are committed by their producers, synchronously).
+ *
+ * Outcome of an attempt:
+ *   2xx                                   delivered
+ *   408, 429, 5xx, timeouts, connection,  retried after an exponential
+ *   DNS and TLS failures                  backoff with jitter (at least
+ *                                         Retry-After), dead after the
+ *                                         endpoint's max_attempts
+ *   other 1xx/3xx/4xx, a redirect to a    dead at once
+ *   refused protocol, a malformed URL
+ *
+ * On a standby nothing is sent: pending deliveries wait for promotion.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "webhooks/http_loop.h"
+#include "webhooks/webhooks.h"
+
+#define SENDER_ERROR_MAX 200	/* bytes of an error kept in last_error */
+#define SENDER_SNIPPET 120		/* bytes of a refusing response body kept */
+#define SENDER_RETRY_AFTER_MAX (24 * 3600)	/* seconds */
+#define SENDER_NAME_MAX 64
+
+typedef enum SenderOutcome
+{
+	OUTCOME_DELIVERED,
+	OUTCOME_RETRY,
+	OUTCOME_DEAD
+} SenderOutcome;
+
+/* one transfer in flight */
+typedef struct SenderTransfer
+{
+	int64		event_id;
+	char		endpoint[SENDER_NAME_MAX];
+	int			attempts;		/* before this one */
+	int			max_attempts;
+	CURL	   *easy;
+	struct curl_slist *headers;
+	char	   *body;
+	char		errbuf[CURL_ERROR_SIZE];
+	char		snippet[SENDER_SNIPPET + 1];
+	int			snippet_len;
+} SenderTransfer;
+
+/* the result of an attempt, waiting to be recorded */
+typedef struct SenderResult
+{
+	int64		event_id;
+	char		endpoint[SENDER_NAME_MAX];
+	SenderOutcome outcome;
+	TimestampTz at;
+	TimestampTz next_at;		/* OUTCOME_RETRY */
+	int			http_status;	/* 0: none */
+	char		error[SENDER_ERROR_MAX + 1];	/* "": none */
+} SenderResult;
+
+static PgmProcStatus *sender_status;
+static PgmHttpLoop *sender_loop;
+static MemoryContext sender_cxt;
+
+static SenderTransfer **inflight;
+static int	ninflight = 0;
+static int	inflight_cap = 0;
+
+static SenderResult *results;
+static int	nresults = 0;
+static int	results_cap = 0;
+
+static CURL **idle_handles;
+static int	nidle = 0;
+
+static char sender_msg_prefix[64];	/* "pgm_<system identifier>_" */
+
+/* ---- transfers ---- */
+
+/* CURLOPT_WRITEFUNCTION: keep the start of the response, for last_error */
+static size_t
+sender_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	SenderTransfer *t = (SenderTransfer *) userdata;
+	size_t		len = size * nmemb;
+	size_t		room = SENDER_SNIPPET - t->snippet_len;
+	size_t		i;
+
+	for (i = 0; i < len && i < room; i++)
+	{
+		unsigned char c = ptr[i];
+
+		t->snippet[t->snippet_len++] = (c >= 0x20 && c < 0x7f) ? c : ' ';
+	}
+	t->snippet[t->snippet_len] = '\0';
+	return len;
+}
+
+static void
+sender_ensure_capacity(void)
+{
+	int			want = pgm_max_concurrent_deliveries;
+
+	if (inflight_cap >= want)
+		return;
+	if (inflight == NULL)
+	{
+		inflight = MemoryContextAllocZero(sender_cxt, sizeof(SenderTransfer *) * want);
+		idle_handles = MemoryContextAllocZero(sender_cxt, sizeof(CURL *) * want);
+		results = MemoryContextAllocZero(sender_cxt, sizeof(SenderResult) * want);
+	}
+	else
+	{
+		inflight = repalloc(inflight, sizeof(SenderTransfer *) * want);
+		idle_handles = repalloc(idle_handles, sizeof(CURL *) * want);
+		results = repalloc(results, sizeof(SenderResult) * want);
+	}
+	inflight_cap = results_cap = want;
+}
+
+static bool
+sender_is_inflight(int64 event_id, const char *endpoint)
+{
+	int			i;
+
+	for (i = 0; i < ninflight; i++)
+		if (inflight[i]->event_id == event_id && strcmp(inflight[i]->endpoint, endpoint) == 0)
+			return true;
+	return false;
+}
+
+static struct curl_slist *
+sender_add_header(struct curl_slist *list, const char *h)
+{
+	struct curl_slist *n = curl_slist_append(list, h);
+
+	if (n == NULL)
+	{
+		curl_slist_free_all(list);
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	}
+	return n;
+}
+
+/*
+ * Prepare one transfer from a row of the sync query (in a transaction;
+ * nothing is sent yet).  The secret is decoded, used and wiped here.
+ */
+static SenderTransfer *
+sender_prepare(int64 event_id, const char *endpoint, int attempts, int max_attempts,
+			   const char *body, const char *url, const char *secret, int64 timeout_ms,
+			   const char *extra_headers, bool follow, const char *ca_file)
+{
+	SenderTransfer *t = MemoryContextAllocZero(sender_cxt, sizeof(SenderTransfer));
+	uint8		key[PGM_WH_KEY_MAX];
+	int			keylen = pgm_wh_decode_secret(secret, key, sizeof(key));
+	char		sig[PGM_WH_SIGNATURE_LEN];
+	char		hdr[256];
+	int64		now_s = (int64) time(NULL);
+	CURL	   *easy;
+
+	t->event_id = event_id;
+	strlcpy(t->endpoint, endpoint, sizeof(t->endpoint));
+	t->attempts = attempts;
+	t->max_attempts = max_attempts;
+	t->body = MemoryContextStrdup(sender_cxt, body);
+
+	snprintf(hdr, sizeof(hdr), "%s" INT64_FORMAT, sender_msg_prefix, event_id);
+	if (keylen < 0 || !pgm_wh_sign(key, keylen, hdr, now_s, t->body, strlen(t->body), sig))
+		sig[0] = '\0';
+	explicit_bzero(key, sizeof(key));
+
+	t->headers = sender_add_header(NULL, "Content-Type: application/json");
+	t->headers = sender_add_header(t->headers, "Expect:");
+	snprintf(hdr, sizeof(hdr), "webhook-id: %s" INT64_FORMAT, sender_msg_prefix, event_id);
+	t->headers = sender_add_header(t->headers, hdr);
+	snprintf(hdr, sizeof(hdr), "webhook-timestamp: " INT64_FORMAT, now_s);
+	t->headers = sender_add_header(t->headers, hdr);
+	if (sig[0])
+	{
+		snprintf(hdr, sizeof(hdr), "webhook-signature: %s", sig);
+		t->headers = sender_add_header(t->headers, hdr);
+	}
+	if (extra_headers != NULL)
+	{
+		char	   *copy = pstrdup(extra_headers);
+		char	   *save = NULL;
+		char	   *line;
+
+		for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			t->headers = sender_add_header(t->headers, line);
+		explicit_bzero(copy, strlen(extra_headers));
+		pfree(copy);
+	}
+
+	easy = nidle > 0 ? idle_handles[--nidle] : curl_easy_init();
+	if (easy == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not create a libcurl handle")));
+	t->easy = easy;
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
+	curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(easy, CURLOPT_POSTREDIR, (long) CURL_REDIR_POST_ALL);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ca_file != NULL)
+		curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, t->body);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long) strlen(t->body));
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->headers);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, PGM_USER_AGENT);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, sender_write_cb);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+	return t;
+}
+
+/* delay before the next attempt, after "failed" failed attempts */
+static int64
+sender_backoff_ms(int failed, int64 retry_after_s)
+{
+	double		delay = pgm_webhook_retry_min_ms;
+	double		cap = (double) pgm_webhook_retry_max_s * 1000.0;
+	int			i;
+
+	for (i = 1; i < failed && delay < cap; i++)
+		delay *= 2;
+	delay = Min(delay, cap);
+	delay = delay / 2 + pg_prng_double(&pg_global_prng_state) * delay / 2;	/* equal jitter */
+	if (retry_after_s > 0)
+		delay = Max(delay, (double) Min(retry_after_s, SENDER_RETRY_AFTER_MAX) * 1000.0);
+	return (int64) delay;
+}
+
+static bool
+sender_retryable_curl_error(CURLcode rc)
+{
+	switch (rc)
+	{
+		case CURLE_UNSUPPORTED_PROTOCOL:
+		case CURLE_URL_MALFORMAT:
+		case CURLE_TOO_MANY_REDIRECTS:
+		case CURLE_NOT_BUILT_IN:
+			return false;
+		default:
+			return true;
+	}
+}
+
+/* a transfer finished: turn it into a result, recycle its handle */
+static void
+sender_done(CURL *easy, CURLcode rc, void *arg)
+{
+	SenderTransfer *t = NULL;
+	SenderResult *r;
+	long		http = 0;
+	curl_off_t	retry_after = -1;
+	bool		retry;
+	int			i;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &t);
+	r = &results[nresults++];
+	memset(r, 0, sizeof(*r));
+	r->event_id = t->event_id;
+	strlcpy(r->endpoint, t->endpoint, sizeof(r->endpoint));
+	r->at = GetCurrentTimestamp();
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http);
+	r->http_status = (int) http;
+
+	r->outcome = OUTCOME_DEAD;
+	if (rc == CURLE_OK && http >= 200 && http < 300)
+	{
+		r->outcome = OUTCOME_DELIVERED;
+		retry = false;
+	}
+	else if (rc == CURLE_OK)
+	{
+		retry = (http == 408 || http == 429 || (http >= 500 && http < 600));
+		if (http >= 300 && http < 400)
+			snprintf(r->error, sizeof(r->error), "HTTP %ld: redirect not followed (follow_redirects is off)", http);
+		else
+			snprintf(r->error, sizeof(r->error), "HTTP %ld%s%s", http,
+					 t->snippet_len > 0 ? ": " : "", t->snippet);
+		curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after);
+	}
+	else
+	{
+		retry = sender_retryable_curl_error(rc);
+		snprintf(r->error, sizeof(r->error), "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
+	}
+	if (r->outcome != OUTCOME_DELIVERED && retry && t->attempts + 1 < t->max_attempts)
+	{
+		r->outcome = OUTCOME_RETRY;
+		r->next_at = TimestampTzPlusMilliseconds(r->at,
+												 sender_backoff_ms(t->attempts + 1, (int64) retry_after));
+	}
+
+	/* forget the transfer, keep the handle (its connection stays in the multi's pool) */
+	for (i = 0; i < ninflight; i++)
+		if (inflight[i] == t)
+		{
+			inflight[i] = inflight[--ninflight];
+			break;
+		}
+	curl_easy_reset(easy);
+	if (nidle < inflight_cap)
+		idle_handles[nidle++] = easy;
+	else
+		curl_easy_cleanup(easy);
+	curl_slist_free_all(t->headers);
+	pfree(t->body);
+	pfree(t);
+}
+
+/* ---- the sync transaction ---- */
+
+static ArrayType *
+sender_array(Datum *elems, bool *nulls, int n, Oid type)
+{
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int16		typlen;
+	bool		byval;
+	char		align;
+
+	get_typlenbyvalalign(type, &typlen, &byval, &align);
+	return construct_md_array(elems, nulls, 1, dims, lbs, type, typlen, byval, align);
+}
+
+/* record the results (one UPDATE); the caller's transaction commits them */
+static void
+sender_record_results(void)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * nresults);
+	Datum	   *eps = palloc(sizeof(Datum) * nresults);
+	Datum	   *sts = palloc(sizeof(Datum) * nresults);
+	Datum	   *ats = palloc(sizeof(Datum) * nresults);
+	Datum	   *nexts = palloc(sizeof(Datum) * nresults);
+	Datum	   *https = palloc(sizeof(Datum) * nresults);
+	Datum	   *errs = palloc(sizeof(Datum) * nresults);
+	bool	   *next_nulls = palloc(sizeof(bool) * nresults);
+	bool	   *http_nulls = palloc(sizeof(bool) * nresults);
+	bool	   *err_nulls = palloc(sizeof(bool) * nresults);
+	Oid			types[7] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
+	TIMESTAMPTZARRAYOID, INT4ARRAYOID, TEXTARRAYOID};
+	Datum		values[7];
+	char		sql[1536];
+	int			i;
+
+	for (i = 0; i < nresults; i++)
+	{
+		SenderResult *r = &results[i];
+
+		ids[i] = Int64GetDatum(r->event_id);
+		eps[i] = CStringGetTextDatum(r->endpoint);
+		sts[i] = CStringGetTextDatum(r->outcome == OUTCOME_DELIVERED ? "delivered" :
+									 r->outcome == OUTCOME_DEAD ? "dead" : "pending");
+		ats[i] = TimestampTzGetDatum(r->at);
+		nexts[i] = TimestampTzGetDatum(r->next_at);
+		next_nulls[i] = (r->outcome != OUTCOME_RETRY);
+		https[i] = Int32GetDatum(r->http_status);
+		http_nulls[i] = (r->http_status == 0);
+		/* curl's messages are ASCII; keep only what the database encoding accepts */
+		errs[i] = CStringGetTextDatum(r->error);
+		err_nulls[i] = (r->error[0] == '\0');
+	}
+	values[0] = PointerGetDatum(sender_array(ids, NULL, nresults, INT8OID));
+	values[1] = PointerGetDatum(sender_array(eps, NULL, nresults, TEXTOID));
+	values[2] = PointerGetDatum(sender_array(sts, NULL, nresults, TEXTOID));
+	values[3] = PointerGetDatum(sender_array(ats, NULL, nresults, TIMESTAMPTZOID));
+	values[4] = PointerGetDatum(sender_array(nexts, next_nulls, nresults, TIMESTAMPTZOID));
+	values[5] = PointerGetDatum(sender_array(https, http_nulls, nresults, INT4OID));
+	values[6] = PointerGetDatum(sender_array(errs, err_nulls, nresults, TEXTOID));
+
+	snprintf(sql, sizeof(sql),
+			 "UPDATE " PGM_SCHEMA ".pgm_delivery d SET status = r.status,"
+			 " attempts = d.attempts OPERATOR(pg_catalog.+) 1,"
+			 " last_attempt_at = r.at,"
+			 " next_attempt_at = COALESCE(r.next_at, d.next_attempt_at),"
+			 " last_http_status = r.http,"
+			 " last_error = r.err,"
+			 " delivered_at = CASE WHEN r.status OPERATOR(pg_catalog.=) 'delivered' THEN r.at END"
+			  " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
+			 "  pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7))"
+			 "  AS r(event_id, endpoint, status, at, next_at, http, err)"
+			 " WHERE d.event_id OPERATOR(pg_catalog.=) r.event_id AND d.endpoint OPERATOR(pg_catalog.=) r.endpoint"
+			 " AND d.status OPERATOR(pg_catalog.=) 'pending'");
+	if (SPI_execute_with_args(sql, 7, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update pgm_delivery");
+}
+
+/* an enabled endpoint, as read at the start of a fetch */
+typedef struct SenderEndpoint
+{
+	char	   *name;
+	char	   *url;
+	char	   *secret;
+	int64		timeout_ms;
+	char	   *headers;		/* "Name: value" lines, or NULL */
+	bool		follow;
+	char	   *ca_file;		/* or NULL */
+	int			max_attempts;
+} SenderEndpoint;
+
+static int	sender_rotation = 0;
+
+static char *
+sender_value(HeapTuple tup, TupleDesc desc, int col)
+{
+	return SPI_getvalue(tup, desc, col);	/* NULL for NULL */
+}
+
+/*
+ * Read up to "room" due deliveries that are not in flight and prepare
+ * their transfers into *out; return how many.  Endpoints are served in
+ * turn (the first one rotates), each from its own ordered index range, so
+ * a backlog on one endpoint costs the others nothing and each read is
+ * O(batch), whatever the backlog.  *next_due: when the next pending
+ * delivery falls due (0: none known); "now" when more are due already.
+ */
+static int
+sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
+{
+	char		sql[1024];
+	char		nx_sql[512];
+	SenderEndpoint *eps;
+	int			neps;
+	int			n = 0;
+	int			k;
+	uint64		i;
+	bool		isnull;
+	TimestampTz now = GetCurrentTimestamp();
+
+	*next_due = 0;
+	snprintf(sql, sizeof(sql),
+			 "SELECT name, url, secret,"
+			 " (pg_catalog.date_part('epoch', timeout) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8,"
+			 " (SELECT pg_catalog.string_agg(h.key OPERATOR(pg_catalog.||) ': ' OPERATOR(pg_catalog.||) h.value, E'\\n')"
+			 "    FROM pg_catalog.jsonb_each_text(headers) h),"
+			 " follow_redirects, ca_file, max_attempts"
+			 " FROM " PGM_SCHEMA ".pgm_endpoint WHERE enabled ORDER BY name");
+	if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pgm_endpoint");
+	neps = (int) SPI_processed;
+	if (neps == 0)
+		return 0;
+	eps = palloc(sizeof(SenderEndpoint) * neps);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		eps[i].name = sender_value(tup, desc, 1);
+		eps[i].url = sender_value(tup, desc, 2);
+		eps[i].secret = sender_value(tup, desc, 3);
+		eps[i].timeout_ms = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+		eps[i].headers = sender_value(tup, desc, 5);
+		eps[i].follow = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+		eps[i].ca_file = sender_value(tup, desc, 7);
+		eps[i].max_attempts = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
+	}
+
+	/* the due deliveries of one endpoint, from the partial index, then their bodies */
+	snprintf(sql, sizeof(sql),
+			 "SELECT d.event_id, d.attempts, e.payload::pg_catalog.text"
+			 " FROM (SELECT event_id, attempts, next_attempt_at FROM " PGM_SCHEMA ".pgm_delivery"
+			 "       WHERE status OPERATOR(pg_catalog.=) 'pending' AND endpoint OPERATOR(pg_catalog.=) $1"
+			 "       AND next_attempt_at OPERATOR(pg_catalog.<=) $3"
+			 "       ORDER BY next_attempt_at, event_id LIMIT $2) d"
+			 " JOIN " PGM_SCHEMA ".pgm_event e ON e.id OPERATOR(pg_catalog.=) d.event_id"
+			 " ORDER BY d.next_attempt_at, d.event_id");
+	snprintf(nx_sql, sizeof(nx_sql),
+			 "SELECT next_attempt_at FROM " PGM_SCHEMA ".pgm_delivery"
+			 " WHERE status OPERATOR(pg_catalog.=) 'pending' AND endpoint OPERATOR(pg_catalog.=) $1"
+			 " AND next_attempt_at OPERATOR(pg_catalog.>) $2"
+			 " ORDER BY next_attempt_at LIMIT 1");
+
+	for (k = 0; k < neps && n < room; k++)
+	{
+		SenderEndpoint *ep = &eps[(k + sender_rotation) % neps];
+		Oid			types[3] = {TEXTOID, INT4OID, TIMESTAMPTZOID};
+		Datum		values[3];
+		int			busy = 0;
+		int			limit;
+		int			j;
+		uint64		got;
+
+		for (j = 0; j < ninflight; j++)
+			if (strcmp(inflight[j]->endpoint, ep->name) == 0)
+				busy++;
+		values[0] = CStringGetTextDatum(ep->name);
+		limit = room - n + busy;
+		values[1] = Int32GetDatum(limit);
+		values[2] = TimestampTzGetDatum(now);
+		if (SPI_execute_with_args(sql, 3, types, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read pgm_delivery");
+		got = SPI_processed;
+		for (i = 0; i < got && n < room; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			int64		event_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+
+			if (sender_is_inflight(event_id, ep->name))
+				continue;
+			out[n++] = sender_prepare(event_id, ep->name,
+									  DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull)),
+									  ep->max_attempts, sender_value(tup, desc, 3),
+									  ep->url, ep->secret, ep->timeout_ms, ep->headers,
+									  ep->follow, ep->ca_file);
+		}
+		if (got == (uint64) limit || i < got)
+			*next_due = now;	/* more are due already */
+		else if (*next_due != now)
+		{
+			/* all that is due was seen: when is this endpoint's next one? */
+			Oid			ntypes[2] = {TEXTOID, TIMESTAMPTZOID};
+			Datum		nvalues[2] = {values[0], values[2]};
+
+			if (SPI_execute_with_args(nx_sql, 2, ntypes, nvalues, NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not read pgm_delivery");
+			if (SPI_processed == 1)
+			{
+				TimestampTz at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+																   SPI_tuptable->tupdesc, 1, &isnull));
+
+				if (*next_due == 0 || at < *next_due)
+					*next_due = at;
+			}
+		}
+	}
+	if (n >= room && k < neps)
+		*next_due = now;		/* endpoints not looked at this time */
+	sender_rotation = (sender_rotation + 1) % neps;
+	for (k = 0; k < neps; k++)
+		if (eps[k].secret)
+			explicit_bzero(eps[k].secret, strlen(eps[k].secret));
+	return n;
+}
+
+/*
+ * One sync: record results, read what is due.  Returns false on error (the
+ * results are kept for the next try).  *next_due as in sender_fetch; the
+ * new transfers are started after the commit.
+ */
+static bool
+sender_sync(TimestampTz *next_due)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	SenderTransfer **fresh = palloc(sizeof(SenderTransfer *) * Max(inflight_cap, 1));
+	volatile int nfresh = 0;
+	volatile bool ok = true;
+	volatile bool found = true;
+	int			i;
+
+	*next_due = 0;
+	PG_TRY();
+	{
+		char		problem[PGM_ERROR_LEN];
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "webhook sync");
+
+		if (!pgm_extension_ready(problem, sizeof(problem)))
+			found = false;
+		else
+		{
+			if (nresults > 0)
+				sender_record_results();
+			if (ninflight < pgm_max_concurrent_deliveries)
+				nfresh = sender_fetch(pgm_max_concurrent_deliveries - ninflight, fresh, next_due);
+		}
+		PopActiveSnapshot();
+		SPI_finish();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		pgm_child_recover(oldcxt, NULL);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	if (!ok)
+	{
+		/* prepared transfers of a failed sync are not started */
+		for (i = 0; i < nfresh; i++)
+		{
+			curl_easy_reset(fresh[i]->easy);
+			if (nidle < inflight_cap)
+				idle_handles[nidle++] = fresh[i]->easy;
+			else
+				curl_easy_cleanup(fresh[i]->easy);
+			curl_slist_free_all(fresh[i]->headers);
+			pfree(fresh[i]->body);
+			pfree(fresh[i]);
+		}
+		pfree(fresh);
+		return false;
+	}
+	/* committed: the results are recorded (or their rows are gone with the extension) */
+	nresults = 0;
+	if (found)
+		pgm_child_error_cleared();
+	for (i = 0; i < nfresh; i++)
+	{
+		inflight[ninflight++] = fresh[i];
+		pgm_http_loop_add(sender_loop, fresh[i]->easy);
+	}
+	pfree(fresh);
+	return true;
+}
+
+/* ---- the process ---- */
+
+static long
+sender_ms_until(TimestampTz now, TimestampTz at)
+{
+	long		secs;
+	int			usecs;
+
+	if (at <= now)
+		return 0;
+	TimestampDifference(now, at, &secs, &usecs);
+	return secs * 1000 + (usecs + 999) / 1000;
+}
+
+void
+pgm_sender_main(Datum arg)
+{
+	WaitEventSet *wes;
+	TimestampTz next_poll = 0;
+	TimestampTz next_due = 0;
+	TimestampTz sync_blocked_until = 0;
+	bool		woken = true;
+
+	sender_status = pgm_child_start(PGM_CHILD_SENDER, "pgmanage sender");
+	/* a result lost in a crash only means one more delivery: no WAL flush wait */
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	sender_cxt = AllocSetContextCreate(TopMemoryContext, "pgmanage sender", ALLOCSET_DEFAULT_SIZES);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("pgmanage sender: could not initialize libcurl")));
+	sender_loop = pgm_http_loop_create();
+	pgm_http_loop_set_limits(sender_loop, pgm_max_concurrent_deliveries);
+	sender_ensure_capacity();
+	snprintf(sender_msg_prefix, sizeof(sender_msg_prefix), "pgm_" UINT64_FORMAT "_",
+			 GetSystemIdentifier());
+
+	wes = CreateWaitEventSet(TopMemoryContext, 3);
+	AddWaitEventToSet(wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	AddWaitEventToSet(wes, WL_SOCKET_READABLE, pgm_http_loop_fd(sender_loop), NULL, NULL);
+
+	for (;;)
+	{
+		WaitEvent	events[3];
+		TimestampTz now;
+		long		timeout;
+		long		curl_ms;
+		int			nev;
+		int			i;
+		int			finished;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			sender_ensure_capacity();
+			pgm_http_loop_set_limits(sender_loop, pgm_max_concurrent_deliveries);
+			woken = true;
+		}
+
+		finished = pgm_http_loop_run(sender_loop, sender_done, NULL);
+		now = GetCurrentTimestamp();
+
+		if (RecoveryInProgress())
+		{
+			/* a standby sends nothing; pending deliveries wait for promotion */
+			next_due = 0;
+			next_poll = TimestampTzPlusMilliseconds(now, pgm_naptime_ms);
+		}
+		else if (now >= sync_blocked_until &&
+				 (nresults > 0 || finished > 0 || woken || now >= next_poll ||
+				  (next_due != 0 && now >= next_due)))
+		{
+			if (nresults > 0 || ninflight < pgm_max_concurrent_deliveries)
+			{
+				next_poll = TimestampTzPlusMilliseconds(now, pgm_naptime_ms);
+				if (!sender_sync(&next_due))
+				{
+					/* retry the sync (results kept) after a naptime, not before */
+					next_due = 0;
+					sync_blocked_until = next_poll;
+				}
+			}
+			woken = false;
+		}
+
+		LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
+		sender_status->last_wake = now;
+		sender_status->next_deadline = next_due;
+		LWLockRelease(pgm_shared->lock);
+
+		/* sleep until the latch, a socket, curl's timer, a due retry or the poll */
+		now = GetCurrentTimestamp();
+		timeout = sender_ms_until(now, next_poll);
+		if (next_due != 0 && ninflight < pgm_max_concurrent_deliveries)
+			timeout = Min(timeout, sender_ms_until(now, next_due));
+		curl_ms = pgm_http_loop_timeout(sender_loop);
+		if (curl_ms >= 0)
+			timeout = Min(timeout, curl_ms);
+
+		nev = WaitEventSetWait(wes, timeout, events, lengthof(events), PG_WAIT_EXTENSION);
+		for (i = 0; i < nev; i++)
+			if (events[i].events & WL_LATCH_SET)
+			{
+				ResetLatch(MyLatch);
+				woken = true;
+			}
+	}
+}

@@ -1,0 +1,62 @@
+/*-------------------------------------------------------------------------
+ * webhooks/webhooks.h
+ *		Webhooks: the outbox (webhook.c), signatures (whsign.c), the
+ *		sender process (sender.c) and its libcurl event loop (http_loop.c),
+ *		alerts and event-driven backup triggers (alerts.c).
+ *
+ * Data path: a transaction calls pgm_event_enqueue() (SQL functions, the
+ * worker's alert duty, the pgm_kill_log trigger, the scheduler), which
+ * inserts one pgm_event row and one pgm_delivery row per matching enabled
+ * endpoint, and sets the sender's latch when (and only if) it commits.
+ * The sender reads due deliveries in a short transaction, transfers them
+ * outside any transaction, and records the results in the next one.
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGM_WEBHOOK_H
+#define PGM_WEBHOOK_H
+
+#include "postgres.h"
+
+#include "core/core.h"
+#include "jobs/jobs.h"
+
+/* the HMAC-SHA256 key of a secret: "whsec_" (optional) + base64 of 24..64 bytes */
+#define PGM_WH_KEY_MIN 24
+#define PGM_WH_KEY_MAX 64
+/* "v1," + base64 of 32 bytes + NUL */
+#define PGM_WH_SIGNATURE_LEN (3 + 44 + 1)
+
+/* whsign.c */
+extern int	pgm_wh_decode_secret(const char *secret, uint8 *key, int keymax);
+extern bool pgm_wh_sign(const uint8 *key, int keylen, const char *msg_id, int64 timestamp,
+						const char *body, size_t bodylen, char *out);
+
+/*
+ * webhook.c: put an event in the outbox (see there).  Must run inside a
+ * transaction that may write (not on a standby).  "endpoint" NULL: every
+ * enabled endpoint whose event_kinds include the kind.  "data_json" NULL
+ * or a JSON text.  Returns the event id, or 0 when only_if_subscribed and
+ * no endpoint matched (nothing is inserted then).
+ */
+extern int64 pgm_event_enqueue(const char *kind, const char *label,
+							   const char *endpoint, const char *data_json,
+							   bool only_if_subscribed);
+
+/* a "backup" event (pgm_trigger_backup, the 'backup' job kind); "data_json" may be NULL */
+extern int64 pgm_backup_enqueue(const char *label, const char *endpoint, const char *data_json);
+
+/* wake the sender when the current transaction commits */
+
+/* "pgmanage/<version>" */
+#define PGM_USER_AGENT "pgmanage/" PGM_VERSION
+
+/* alerts.c: the worker's duty */
+extern void pgm_alerts_duty(PgmDutyContext *ctx);
+
+/* backup_job.c: the 'backup' job kind */
+extern const PgmJobKind pgm_backup_job_kind;
+
+/* sender.c: the sender process */
+extern PGDLLEXPORT void pgm_sender_main(Datum arg);
+
+#endif							/* PGM_WEBHOOK_H */
