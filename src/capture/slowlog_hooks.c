@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * capture/slowlog_hooks.c
  *		Slow-statement capture: executor hooks, and the utility-statement
- *		wrapper that utility_hook.c calls.
+ *		wrapper that core/utility_hook.c calls.
  *
  * Cost model.  With pgmanage.log_min_duration = -1 (the default) each hook
  * only tests a few variables and calls the next one.  When capture is on,
@@ -349,7 +349,7 @@ slow_ExecutorEnd(QueryDesc *queryDesc)
 }
 
 /*
- * Called by utility_hook.c's ProcessUtility hook (the module's only one),
+ * Called by core/utility_hook.c's ProcessUtility hook (the module's only one),
  * with the function that runs the rest of the chain.
  */
 void

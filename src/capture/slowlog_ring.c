@@ -30,7 +30,7 @@
  *	  pgm_slow_ring_stats().
  *	- A backend wakes the worker when the ring becomes half full, so a
  *	  burst is drained before it wraps if the worker can keep up; otherwise
- *	  the worker drains at least once a second (worker.c).
+ *	  the worker drains at least once a second (core/worker.c).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

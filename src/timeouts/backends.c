@@ -1,5 +1,5 @@
 /*-------------------------------------------------------------------------
- * backends.c
+ * timeouts/backends.c
  *		Reading other backends' status, who may signal whom, and the signal.
  *
  * pgm_kill_long() and the timeout-policy enforcer both end here.  The

@@ -1,5 +1,5 @@
 /*-------------------------------------------------------------------------
- * kill_long.c
+ * timeouts/kill_long.c
  *		pgm_kill_long(): find statements (and, optionally, idle transactions)
  *		older than a limit, and cancel or terminate them.
  *

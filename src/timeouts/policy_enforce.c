@@ -1,5 +1,5 @@
 /*-------------------------------------------------------------------------
- * policy_enforce.c
+ * timeouts/policy_enforce.c
  *		Timeout-policy enforcement, run by the launcher on each wake.
  *
  * Each pass reads the backend status array once (the source of

@@ -3,7 +3,7 @@
  *		From the table pgm_timeout_policy to the policy cache in shared
  *		memory, where the launcher reads it.
  *
- * The worker calls pgm_policy_load() when a change was committed (the
+ * The worker's policy duty reloads when a change was committed (the
  * statement trigger pgm_policy_changed() asks for a reload at COMMIT, and
  * wakes the worker) and, as a safety net that also covers standbys (where
  * the trigger fires on the primary only), once per naptime.  Names are

@@ -1,5 +1,5 @@
 /*-------------------------------------------------------------------------
- * vacuum.h
+ * vacuum/vacuum.h
  *		Scheduled VACUUM: the slots in shared memory through which the
  *		pgmanage worker (vacuum_run.c) and the VACUUM background workers
  *		(vacuum_worker.c) talk, and the candidate list (vacuum_need.c).

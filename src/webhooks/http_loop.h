@@ -1,5 +1,5 @@
 /*-------------------------------------------------------------------------
- * http_loop.h
+ * webhooks/http_loop.h
  *		libcurl's multi interface driven from one epoll descriptor and one
  *		timer, so that a process can wait on them beside its latch.
  *-------------------------------------------------------------------------
