@@ -28,7 +28,7 @@ PG_CFLAGS += -MMD -MP
 EXTRA_CLEAN += $(SRCS:.c=.d)
 
 # ---- SQL -------------------------------------------------------------------
-SQL_SOURCES = src/sql/reports.sql src/sql/timeouts.sql src/sql/capture.sql \
+SQL_SOURCES = src/sql/core.sql src/sql/reports.sql src/sql/timeouts.sql src/sql/capture.sql \
 	src/sql/jobs.sql src/sql/vacuum.sql src/sql/webhooks.sql src/sql/backup.sql
 DATA_built = src/sql/pgmanage--$(EXTVERSION).sql
 DATA = $(sort $(wildcard src/sql/updates/pgmanage--*.sql))
