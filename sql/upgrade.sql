@@ -212,6 +212,47 @@ ORDER BY 2, 1;
 UNION ALL
 (SELECT 'only after public 1.5 -> 2.0', line FROM from_public EXCEPT SELECT 'only after public 1.5 -> 2.0', line FROM fresh)
 ORDER BY 2, 1;
+
+-- 4. pg_dump keeps the configuration (policies, endpoints with their
+-- secrets, jobs including backup schedules, the policy id sequence) and
+-- nothing else; the restore goes through pgmanage's triggers, which accept
+-- the rows (pgm_job_check computes next_fire again).
+\c pgm_upgrade_public
+SET client_min_messages = warning;
+INSERT INTO pgmanage.pgm_job (name, kind, schedule, database_name, options)
+VALUES ('nightly_backup', 'backup', '0 1 * * *', current_database(), '{"endpoint": "ops", "label": "nightly"}');
+INSERT INTO pgmanage.pgm_job_run (job, kind, database_name, trigger, status) VALUES ('nightly', 'vacuum', 'x', 'manual', 'queued');
+INSERT INTO pgmanage.pgm_kill_log (logged_at, pid, limit_kind, action, succeeded, source)
+VALUES (now(), 1, 'statement', 'cancel', true, 'test');
+INSERT INTO pgmanage.pgm_alert_state (name, state) VALUES ('disk', 'ok');
+SELECT pgmanage.pgm_emit_event('test', '{}') > 0 AS queued;
+CREATE DATABASE pgm_restored;
+\! pg_dump -d pgm_upgrade_public | psql -X -q -v ON_ERROR_STOP=1 -d pgm_restored > /dev/null && echo restored
+\c pgm_restored
+SET client_min_messages = warning;
+SELECT id, role_name, statement_timeout FROM pgmanage.pgm_timeout_policy ORDER BY id;
+SELECT last_value FROM pgmanage.pgm_timeout_policy_id_seq;
+SELECT name, url, secret = :'endpoint_secret' AS same_secret FROM pgmanage.pgm_endpoint;
+SELECT name, kind, schedule, options, enabled, next_fire IS NOT NULL AS next_fire_set
+FROM pgmanage.pgm_job ORDER BY name;
+-- not dumped: run history, the kill log, the outbox, alert state
+SELECT (SELECT count(*) FROM pgmanage.pgm_job_run) AS job_runs,
+       (SELECT count(*) FROM pgmanage.pgm_kill_log) AS kill_log,
+       (SELECT count(*) FROM pgmanage.pgm_event) AS events,
+       (SELECT count(*) FROM pgmanage.pgm_delivery) AS deliveries,
+       (SELECT count(*) FROM pgmanage.pgm_alert_state) AS alert_state;
+-- and the restored extension is a fresh 2.0 one
+SELECT string_agg(line, E'\n' ORDER BY line) AS restored_description FROM pgm_test.describe() AS line \gset
+\c contrib_regression
+SELECT md5(string_agg(line, E'\n' ORDER BY line)) = md5(:'restored_description') AS restored_same FROM fresh;
+(SELECT 'only in fresh 2.0' AS where_, line FROM fresh
+ EXCEPT SELECT 'only in fresh 2.0', regexp_split_to_table(:'restored_description', E'\n'))
+UNION ALL
+(SELECT 'only after restore', regexp_split_to_table(:'restored_description', E'\n')
+ EXCEPT SELECT 'only after restore', line FROM fresh)
+ORDER BY 2, 1;
+
 DROP SCHEMA pgm_test CASCADE;
 DROP DATABASE pgm_upgrade_chain;
 DROP DATABASE pgm_upgrade_public;
+DROP DATABASE pgm_restored;
