@@ -11,6 +11,10 @@
  * database, except temporary ones, TOAST tables (VACUUM handles them with
  * their table), and the system schemas (pg_*, information_schema) unless
  * named in the run's list; narrowed by the run's schema, list or pattern.
+ * Names in the list were stored schema-qualified when the run targets the
+ * database it was scheduled in; for another database an unqualified name
+ * means schema public (this process pins search_path = pg_catalog, pg_temp,
+ * so no database or role setting changes what a name resolves to).
  *
  * With strategy 'need' a table is picked when any of these holds (the
  * thresholds are settings, see docs/vacuum.md):
@@ -267,7 +271,9 @@ pgm_vacuum_candidates(const PgmVacuumParams *p, int *ncand)
 							  "   AND ($2 IS NOT NULL OR (n.nspname OPERATOR(pg_catalog.<>) 'information_schema'"
 							  "        AND n.nspname OPERATOR(pg_catalog.!~) '^pg_'))"
 							  "   AND ($1 IS NULL OR n.nspname OPERATOR(pg_catalog.=) $1)"
-							  "   AND ($2 IS NULL OR c.oid OPERATOR(pg_catalog.=) ANY (SELECT pg_catalog.to_regclass(x)::oid"
+							  "   AND ($2 IS NULL OR c.oid OPERATOR(pg_catalog.=) ANY (SELECT pg_catalog.to_regclass("
+							  "          CASE WHEN pg_catalog.cardinality(pg_catalog.parse_ident(x)) OPERATOR(pg_catalog.=) 1"
+							  "          THEN 'public.' OPERATOR(pg_catalog.||) x ELSE x END)::oid"
 							  "        FROM pg_catalog.unnest($2::text[]) x))"
 							  "   AND ($3 IS NULL OR c.relname OPERATOR(pg_catalog.~~) $3"
 							  "        OR (n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) c.relname) OPERATOR(pg_catalog.~~) $3)",
