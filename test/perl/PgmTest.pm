@@ -1,6 +1,8 @@
-# PgmTest: helpers shared by pgmanage's TAP tests (test/t/*.pl).
+# PgmTest: helpers shared by pgmanage's TAP tests (test/t/*.pl), and the one
+# place that makes their nodes.
 #
 #   my $node = pgm_node('primary');            # started, extension created, worker ready
+#   my $standby = pgm_standby($node, 'standby'); # a streaming standby of it, started
 #   my $s = pgm_session($node, 'myapp');       # a psql session (BackgroundPsql) named myapp
 #   pgm_run($s, 'SELECT pg_sleep(60)');        # start a statement, do not wait for it
 #   pgm_wait_active($node, 'myapp');           # until it runs
@@ -8,6 +10,11 @@
 #
 # Sessions run psql with VERBOSITY=verbose (errors show their SQLSTATE) and
 # ON_ERROR_STOP off, so a cancelled statement leaves the session usable.
+#
+# Every node has search_path = '"$user", public, pgmanage' in its
+# postgresql.conf, the setting the README gives the DBA: tests name pgm_*
+# objects unqualified, whether the extension lives in public (1.x) or in
+# its own schema (2.0).
 package PgmTest;
 
 use strict;
@@ -18,31 +25,73 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(pgm_node pgm_wait_worker pgm_wait_policies pgm_session pgm_run
+our @EXPORT = qw(pgm_node pgm_standby pgm_wait_worker pgm_wait_policies pgm_session pgm_run
   pgm_result pgm_quit pgm_wait_active pgm_pid_of pgm_status_field pgm_log_count);
 
-# A started node with pgmanage preloaded.  Options: conf (more
-# postgresql.conf lines), no_extension (do not CREATE EXTENSION), tcp
-# (also listen on 127.0.0.1), init (hash for init()).
+# What shared_preload_libraries holds unless a test says otherwise.
+our $default_preload = 'pg_stat_statements, pgmanage';
+
+# A node with pgmanage's settings.  Options:
+#   conf => '...'         more postgresql.conf lines (appended last: they win)
+#   preload => 1          shared_preload_libraries = $default_preload (the default);
+#              0          no shared_preload_libraries line (pgmanage not loaded);
+#              'a, b'     this list
+#   database => 'postgres'  pgmanage.database
+#   extension => 1        CREATE EXTENSION pgmanage in "postgres" once started
+#                         (the default; 0: do not)
+#   wait_worker => 1      then wait until the worker has found it (the default
+#                         when pgmanage is preloaded and database is "postgres")
+#   start => 1            start the node (the default; 0: only initialize it)
+#   tcp => 1              also listen on 127.0.0.1
+#   allows_streaming => 1 initialize for streaming replication (see pgm_standby)
+#   init => { ... }       more options for init()
+#   install_path => dir   binaries of a private installation
+#                         (PostgreSQL::Test::Cluster->new's install_path)
 sub pgm_node
 {
 	my ($name, %o) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init(%{ $o{init} || {} });
-	$node->append_conf(
-		'postgresql.conf', qq{
-shared_preload_libraries = 'pg_stat_statements, pgmanage'
-pgmanage.database = 'postgres'
-compute_query_id = on
-max_worker_processes = 16
-} . ($o{tcp} ? "listen_addresses = '127.0.0.1'\n" : '') . ($o{conf} // ''));
-	$node->start unless $o{no_start};
-	if (!$o{no_extension} && !$o{no_start})
+	my $node = PostgreSQL::Test::Cluster->new($name,
+		$o{install_path} ? (install_path => $o{install_path}) : ());
+	my %init = %{ $o{init} || {} };
+	$init{allows_streaming} = $o{allows_streaming} if exists $o{allows_streaming};
+	$node->init(%init);
+
+	my $preload = $o{preload} // 1;
+	$preload = $default_preload if $preload eq '1';
+	my $database = $o{database} // 'postgres';
+	my $conf = qq{search_path = '"\$user", public, pgmanage'\n};
+	$conf .= "shared_preload_libraries = '$preload'\n" if $preload;
+	$conf .= "pgmanage.database = '$database'\n";
+	$conf .= "max_worker_processes = 16\n";
+	$conf .= "listen_addresses = '127.0.0.1'\n" if $o{tcp};
+	$node->append_conf('postgresql.conf', $conf . ($o{conf} // ''));
+
+	return $node if defined $o{start} && !$o{start};
+	$node->start;
+	if ($o{extension} // 1)
 	{
 		$node->safe_psql('postgres', 'CREATE EXTENSION pgmanage');
-		pgm_wait_worker($node);
+		my $wait = $o{wait_worker}
+		  // ($preload && $preload =~ /\bpgmanage\b/ && $database eq 'postgres');
+		pgm_wait_worker($node) if $wait;
 	}
 	return $node;
+}
+
+# A streaming standby of $primary (made with allows_streaming => 1), from a
+# new base backup; it inherits the primary's postgresql.conf.  Options:
+# conf (more lines), start (default 1).
+sub pgm_standby
+{
+	my ($primary, $name, %o) = @_;
+	my $backup = "${name}_base";
+	$primary->backup($backup);
+	my $standby = PostgreSQL::Test::Cluster->new($name,
+		$primary->install_path ? (install_path => $primary->install_path) : ());
+	$standby->init_from_backup($primary, $backup, has_streaming => 1);
+	$standby->append_conf('postgresql.conf', $o{conf}) if defined $o{conf};
+	$standby->start unless defined $o{start} && !$o{start};
+	return $standby;
 }
 
 # Until the worker runs in $db (default postgres) and has found the extension.

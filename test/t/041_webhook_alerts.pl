@@ -5,11 +5,12 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgmTest;
 use PgmWebhook;
 
 my $secret = 'whsec_' . ('c2VjcmV0LWtleS1mb3ItdGVzdHMtMDQxLTEyMzQ1Njc4');	# 33 bytes
 # log_statement = none: the test's own INSERT would otherwise log the secret
-my $node = pgm_webhook_node('alerts', "log_statement = none\n");
+my $node = pgm_node('alerts', conf => $webhook_conf . "log_statement = none\n");
 my $r = start_receiver(secret => $secret);
 
 $node->safe_psql('postgres', qq{
