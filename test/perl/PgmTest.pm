@@ -26,7 +26,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw(pgm_node pgm_standby pgm_wait_worker pgm_wait_policies pgm_session pgm_run
-  pgm_result pgm_quit pgm_wait_active pgm_pid_of pgm_status_field pgm_log_count);
+  pgm_result pgm_quit pgm_wait_active pgm_pid_of pgm_status_field pgm_log_count
+  pgm_catalog pgm_same_lines);
 
 # What shared_preload_libraries holds unless a test says otherwise.
 our $default_preload = 'pg_stat_statements, pgmanage';
@@ -198,6 +199,147 @@ sub pgm_log_count
 	my $log = slurp_file($node->logfile);
 	my $n = () = $log =~ /$re/g;
 	return $n;
+}
+
+# The extension as the catalogs hold it, one line per fact, sorted: the
+# extension (version, schema), its pg_extension_config_dump registrations,
+# every member object, each function's full definition (one line per line
+# of pg_get_functiondef), owner and ACL, each relation's kind, options,
+# owner and ACL, its columns in order with types, defaults, NOT NULL,
+# identity, collation and column ACLs, constraints, indexes, triggers,
+# policies and view definitions, sequences' parameters and owners, types,
+# event triggers, the schema's owner and ACL, pg_init_privs and comments.
+# Names are schema-qualified, no OIDs: two clusters compare line by line
+# (pgm_same_lines).
+my $catalog_sql = q{
+SET search_path = pg_catalog, pg_temp;  -- every name comes schema-qualified
+WITH ext AS (SELECT * FROM pg_extension WHERE extname = 'pgmanage'),
+mem AS (SELECT d.classid, d.objid FROM pg_depend d, ext
+        WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'),
+rel AS (SELECT c.* FROM pg_class c JOIN mem ON mem.classid = 'pg_class'::regclass AND mem.objid = c.oid),
+fn AS (SELECT p.* FROM pg_proc p JOIN mem ON mem.classid = 'pg_proc'::regclass AND mem.objid = p.oid),
+facts(k, v) AS (
+  SELECT 'extension', format('version=%s schema=%s relocatable=%s owner=%s', extversion,
+         extnamespace::regnamespace, extrelocatable, extowner::regrole) FROM ext
+  UNION ALL
+  SELECT 'extension depends on', pg_describe_object(d.refclassid, d.refobjid, 0) || ' ' || d.deptype::text
+  FROM pg_depend d, ext WHERE d.classid = 'pg_extension'::regclass AND d.objid = ext.oid
+  UNION ALL
+  SELECT 'config_dump ' || c::regclass::text, 'condition=' || coalesce(quote_literal(cond), 'NULL')
+  FROM ext, unnest(ext.extconfig, ext.extcondition) AS u(c, cond)
+  UNION ALL
+  SELECT 'member', pg_describe_object(classid, objid, 0) FROM mem
+  UNION ALL
+  SELECT 'function ' || p.oid::regprocedure::text,
+         format('kind=%s owner=%s acl=%s', p.prokind, p.proowner::regrole, coalesce(p.proacl::text, 'default'))
+  FROM fn p
+  UNION ALL
+  SELECT 'function ' || p.oid::regprocedure::text || ' line ' || lpad(l.n::text, 4, '0'), l.line
+  FROM fn p, regexp_split_to_table(CASE WHEN p.prokind IN ('a', 'w') THEN 'aggregate'
+                                        ELSE pg_get_functiondef(p.oid) END, E'\n')
+       WITH ORDINALITY AS l(line, n)
+  UNION ALL
+  SELECT 'relation ' || c.oid::regclass::text,
+         format('kind=%s persistence=%s owner=%s acl=%s options=%s rls=%s/%s replident=%s',
+                c.relkind, c.relpersistence, c.relowner::regrole, coalesce(c.relacl::text, 'default'),
+                coalesce(c.reloptions::text, ''), c.relrowsecurity, c.relforcerowsecurity, c.relreplident)
+  FROM rel c
+  UNION ALL
+  SELECT 'relation ' || c.oid::regclass::text || ' column ' || lpad((row_number() OVER w)::text, 3, '0'),
+         format('%s %s%s%s%s%s%s acl=%s', a.attname, format_type(a.atttypid, a.atttypmod),
+                CASE WHEN a.attnotnull THEN ' not null' ELSE '' END,
+                coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), ''),
+                CASE WHEN a.attidentity <> '' THEN ' identity ' || a.attidentity::text ELSE '' END,
+                CASE WHEN a.attgenerated <> '' THEN ' generated ' || a.attgenerated::text ELSE '' END,
+                CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+                     THEN ' collate ' || a.attcollation::regcollation::text ELSE '' END,
+                coalesce(a.attacl::text, 'default'))
+  FROM rel c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  JOIN pg_type t ON t.oid = a.atttypid
+  LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+  WINDOW w AS (PARTITION BY c.oid ORDER BY a.attnum)
+  UNION ALL
+  SELECT 'relation ' || c.oid::regclass::text || ' constraint ' || co.conname,
+         pg_get_constraintdef(co.oid) || ' validated=' || co.convalidated
+  FROM rel c JOIN pg_constraint co ON co.conrelid = c.oid
+  UNION ALL
+  SELECT 'relation ' || c.oid::regclass::text || ' index', pg_get_indexdef(i.indexrelid)
+         || ' ' || coalesce((SELECT reloptions::text FROM pg_class WHERE oid = i.indexrelid), '')
+  FROM rel c JOIN pg_index i ON i.indrelid = c.oid
+  UNION ALL
+  SELECT 'relation ' || c.oid::regclass::text || ' trigger ' || t.tgname,
+         pg_get_triggerdef(t.oid) || ' enabled=' || t.tgenabled::text
+  FROM rel c JOIN pg_trigger t ON t.tgrelid = c.oid AND NOT t.tgisinternal
+  UNION ALL
+  SELECT 'relation ' || c.oid::regclass::text || ' policy ' || po.polname,
+         format('%s %s to=%s using=%s check=%s', po.polcmd, po.polpermissive, po.polroles::regrole[]::text,
+                pg_get_expr(po.polqual, po.polrelid), pg_get_expr(po.polwithcheck, po.polrelid))
+  FROM rel c JOIN pg_policy po ON po.polrelid = c.oid
+  UNION ALL
+  SELECT 'relation ' || c.oid::regclass::text || ' view', pg_get_viewdef(c.oid, true)
+  FROM rel c WHERE c.relkind IN ('v', 'm')
+  UNION ALL
+  SELECT 'relation ' || c.oid::regclass::text || ' sequence',
+         format('%s start=%s increment=%s min=%s max=%s cache=%s cycle=%s owned_by=%s',
+                s.seqtypid::regtype, s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
+                (SELECT string_agg(pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid) || ' ' || d.deptype::text, ', ')
+                 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                   AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')))
+  FROM rel c JOIN pg_sequence s ON s.seqrelid = c.oid
+  UNION ALL
+  SELECT 'type ' || t.oid::regtype::text,
+         format('type=%s owner=%s acl=%s labels=%s base=%s', t.typtype, t.typowner::regrole,
+                coalesce(t.typacl::text, 'default'),
+                (SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = t.oid),
+                CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END)
+  FROM pg_type t JOIN mem ON mem.classid = 'pg_type'::regclass AND mem.objid = t.oid
+  UNION ALL
+  SELECT 'event trigger ' || e.evtname,
+         format('%s %s owner=%s enabled=%s tags=%s', e.evtevent, e.evtfoid::regprocedure, e.evtowner::regrole,
+                e.evtenabled, coalesce(e.evttags::text, ''))
+  FROM pg_event_trigger e JOIN mem ON mem.classid = 'pg_event_trigger'::regclass AND mem.objid = e.oid
+  UNION ALL
+  SELECT 'schema ' || n.nspname, format('owner=%s acl=%s', n.nspowner::regrole, coalesce(n.nspacl::text, 'default'))
+  FROM pg_namespace n WHERE n.oid = (SELECT extnamespace FROM ext)
+     OR n.oid IN (SELECT objid FROM mem WHERE classid = 'pg_namespace'::regclass)
+  UNION ALL
+  SELECT 'init_privs ' || pg_describe_object(ip.classoid, ip.objoid, ip.objsubid),
+         ip.privtype::text || ' ' || ip.initprivs::text
+  FROM pg_init_privs ip
+  WHERE (ip.classoid, ip.objoid) IN (SELECT classid, objid FROM mem)
+     OR (ip.classoid = 'pg_namespace'::regclass AND ip.objoid = (SELECT extnamespace FROM ext))
+  UNION ALL
+  SELECT 'comment ' || pg_describe_object(de.classoid, de.objoid, de.objsubid), de.description
+  FROM pg_description de
+  WHERE (de.classoid, de.objoid) IN (SELECT classid, objid FROM mem)
+)
+SELECT k || ': ' || replace(coalesce(v, '<null>'), E'\n', ' ') FROM facts
+};
+
+sub pgm_catalog
+{
+	my ($node, $db) = @_;
+	return [ sort split /\n/, $node->safe_psql($db // "postgres", $catalog_sql) ];
+}
+
+# Whether two lists of lines hold the same lines (as multisets); if not,
+# fails with the lines found only in one or the other.
+sub pgm_same_lines
+{
+	my ($got, $expected, $name, $got_name, $expected_name) = @_;
+	my %n;
+	$n{$_}++ for @$got;
+	$n{$_}-- for @$expected;
+	my @only_got = grep { $n{$_} > 0 } sort keys %n;
+	my @only_exp = grep { $n{$_} < 0 } sort keys %n;
+	my $ok = ok(!@only_got && !@only_exp && @$got > 0, $name);
+	if (!$ok)
+	{
+		diag("only in " . ($got_name // 'got') . ":\n  " . join("\n  ", @only_got)) if @only_got;
+		diag("only in " . ($expected_name // 'expected') . ":\n  " . join("\n  ", @only_exp)) if @only_exp;
+		diag("(nothing to compare)") unless @$got;
+	}
+	return $ok;
 }
 
 1;
