@@ -58,7 +58,7 @@ VALUES ('postgres', '10.0.0.0/8', '1 hour', false);
 INSERT INTO pgm_endpoint (name, url, secret, event_kinds, headers, enabled, max_attempts, comment)
 VALUES ('ops', 'http://127.0.0.1:9/hook', '$secret', '{backup,job_failed}',
         '{"X-Team": "dba"}', false, 5, 'stored only');
-INSERT INTO pgm_endpoint (name, url, enabled) VALUES ('generated secret', 'https://127.0.0.1:9/x', false);
+INSERT INTO pgm_endpoint (name, url, enabled) VALUES ('generated_secret', 'https://127.0.0.1:9/x', false);
 SELECT pgm_schedule_vacuum('nightly vacuum', '0 3 * * *', schema_name => 'public');
 SELECT pgm_schedule_backup('weekly backup', '0 1 * * 0', endpoint => 'ops', label => 'full');
 UPDATE pgm_job SET enabled = false WHERE name = 'nightly vacuum';
@@ -146,11 +146,11 @@ my %works = (
 		SELECT count(*) FROM pgm_status()},
 	'1.2' => q{SELECT count(*) FROM pgm_slow_query_stats();
 		SELECT count(*) = 0 FROM pgm_slow_queries},
-	'1.3' => qq{INSERT INTO pgm_endpoint (name, url, secret, enabled) VALUES ('steps hook', 'http://127.0.0.1:9/', '$secret', false);
+	'1.3' => qq{INSERT INTO pgm_endpoint (name, url, secret, enabled) VALUES ('steps_hook', 'http://127.0.0.1:9/', '$secret', false) ON CONFLICT (name) DO NOTHING;
 		SELECT length(pgm_webhook_signature('$secret', 'msg_1', 1, '{}')) > 0},
 	'1.4' => q{SELECT pgm_schedule_vacuum('steps vacuum', '0 3 * * *') > now();
 		SELECT count(*) FROM pgm_jobs},
-	'1.5' => q{SELECT pgm_schedule_backup('steps backup', '0 1 * * 0', endpoint => 'steps hook') > now();
+	'1.5' => q{SELECT pgm_schedule_backup('steps backup', '0 1 * * 0', endpoint => 'steps_hook') > now();
 		SELECT count(*) FROM pgm_jobs WHERE kind = 'backup'},
 );
 $steps->safe_psql('postgres', "CREATE EXTENSION pgmanage VERSION '1.0'");
@@ -168,7 +168,7 @@ my $make = `make -s -C '$ENV{PGM_SRC}' install PG_CONFIG='$pg_config' DESTDIR='$
 is($?, 0, 'make install of this tree into the private installation') or diag($make);
 like(slurp_file($control), qr/^default_version = '2\.0'/m, 'the private installation now holds 2.0');
 $_->restart for ($dba, $steps);
-is($dba->safe_psql('postgres', 'SELECT extversion FROM pg_extension'), '1.5',
+is($dba->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'pgmanage'"), '1.5',
 	'dba: still 1.5 after the restart with the 2.0 library');
 
 # ---- the updates
@@ -184,6 +184,8 @@ pass('steps: what worked in each version still works in 2.0');
 
 # ---- 3. a fresh 2.0, and the comparison
 my $fresh = pgm_node('fresh', %o);
+# the DBA's own grant, given on the fresh install too
+$fresh->safe_psql('postgres', 'CREATE ROLE auditor; GRANT SELECT ON pgm_kill_log TO auditor');
 my $expected = pgm_catalog($fresh);
 pgm_same_lines(pgm_catalog($dba), $expected, 'dba (1.5 in public, updated) = fresh 2.0',
 	'dba', 'fresh');

@@ -26,11 +26,11 @@ VALUES ('restored_app', '1 s', false, 'cancels after a second');
 INSERT INTO pgm_timeout_policy (role_name, idle_in_transaction_timeout, action, enabled)
 VALUES ('nobody', '10 min', 'terminate', false);
 DELETE FROM pgm_timeout_policy WHERE role_name = 'nobody';    -- the sequence moves on
-INSERT INTO pgm_timeout_policy (database_name, transaction_timeout) VALUES ('elsewhere', '1 hour');
+INSERT INTO pgm_timeout_policy (database_name, transaction_timeout) VALUES ('postgres', '1 hour');
 -- stored, never sent: disabled, loopback only
 INSERT INTO pgm_endpoint (name, url, secret, event_kinds, headers, enabled, comment)
 VALUES ('ops', 'http://127.0.0.1:9/hook', '$secret', '{backup,job_failed}', '{"X-Team": "dba"}', false, 'stored');
-INSERT INTO pgm_endpoint (name, url, enabled) VALUES ('generated secret', 'https://127.0.0.1:9/', false);
+INSERT INTO pgm_endpoint (name, url, enabled) VALUES ('generated_secret', 'https://127.0.0.1:9/', false);
 SELECT pgm_schedule_vacuum('restored vacuum', '0 3 1 1 *', schema_name => 'public');
 SELECT pgm_schedule_backup('restored backup', '0 1 1 1 *', endpoint => 'ops', label => 'full');
 -- what is not dumped: history, logs, the outbox
