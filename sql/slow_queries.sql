@@ -118,6 +118,8 @@ SELECT c.relname,
 FROM pg_class c
 WHERE c.relname IN ('pgm_slow_queries', 'pgm_pgss_snapshot', 'pgm_pgss_history', 'pgm_pgss_query', 'pgm_pgss_last')
 ORDER BY 1;
+-- (USAGE on the schema, so that what refuses is each object's own privilege)
+GRANT USAGE ON SCHEMA pgmanage TO pgm_nobody_slow;
 SET ROLE pgm_nobody_slow;
 SELECT count(*) FROM pgm_slow_queries;
 \echo :LAST_ERROR_SQLSTATE
@@ -126,4 +128,5 @@ SELECT * FROM pgm_top_queries();
 SELECT * FROM pgm_slow_query_stats();
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
+REVOKE USAGE ON SCHEMA pgmanage FROM pgm_nobody_slow;
 DROP ROLE pgm_nobody_slow;
