@@ -27,7 +27,7 @@ use Test::More;
 
 our @EXPORT = qw(pgm_node pgm_standby pgm_wait_worker pgm_wait_policies pgm_session pgm_run
   pgm_result pgm_quit pgm_wait_active pgm_pid_of pgm_status_field pgm_log_count
-  pgm_catalog pgm_same_lines);
+  pgm_grant_usage pgm_catalog pgm_same_lines);
 
 # What shared_preload_libraries holds unless a test says otherwise.
 our $default_preload = 'pg_stat_statements, pgmanage';
@@ -77,6 +77,18 @@ sub pgm_node
 		pgm_wait_worker($node) if $wait;
 	}
 	return $node;
+}
+
+# GRANT USAGE on the extension's schema (pgmanage in 2.0, public before)
+# to roles, as a DBA does for the roles it grants pgmanage's functions or
+# tables to: without it they cannot even name them.
+sub pgm_grant_usage
+{
+	my ($node, @roles) = @_;
+	my $schema = $node->safe_psql('postgres',
+		"SELECT extnamespace::regnamespace FROM pg_extension WHERE extname = 'pgmanage'");
+	$node->safe_psql('postgres', "GRANT USAGE ON SCHEMA $schema TO " . join(', ', @roles));
+	return;
 }
 
 # A streaming standby of $primary (made with allows_streaming => 1), from a

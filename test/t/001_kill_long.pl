@@ -19,6 +19,7 @@ CREATE ROLE alice LOGIN;
 CREATE ROLE bob LOGIN;
 GRANT EXECUTE ON FUNCTION pgm_kill_long(interval, text, boolean, boolean) TO alice;
 });
+pgm_grant_usage($node, 'alice', 'bob');
 
 # A background psql session (errors do not end it) that reports SQLSTATEs.
 sub session

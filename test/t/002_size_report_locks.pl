@@ -29,6 +29,7 @@ CREATE ROLE plain LOGIN;
 GRANT EXECUTE ON FUNCTION pgm_size_report(text, bigint, boolean, boolean) TO plain;
 GRANT SELECT ON t_locked, t_rewrite TO plain;
 });
+pgm_grant_usage($node, 'plain');
 my %before = map { split /\|/ } split /\n/, $node->safe_psql('postgres', q{
 	SELECT relname, pg_total_relation_size(oid) FROM pg_class
 	WHERE relname IN ('t_locked', 't_rewrite')});

@@ -18,6 +18,7 @@ $node->safe_psql('postgres', qq{
 	VALUES ('hook', 'http://127.0.0.1:$r->{port}/', '$secret', '{"X-Api-Key": "k3y-value"}');
 	CREATE ROLE mon LOGIN IN ROLE pg_monitor;
 	CREATE ROLE plain LOGIN;});
+pgm_grant_usage($node, 'plain');    # so that each object's own privilege is what refuses
 
 # 1. nobody but superusers reads the secret
 for my $role ('mon', 'plain')
