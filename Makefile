@@ -34,9 +34,25 @@ DATA_built = src/sql/pgmanage--$(EXTVERSION).sql
 DATA = $(sort $(wildcard src/sql/updates/pgmanage--*.sql))
 
 # ---- tests -----------------------------------------------------------------
-# pg_regress tests, one file per topic, in this order.
+# After `make install`:
+#   make installcheck        pg_regress in a temporary instance, then the TAP tests
+#   make regress_installcheck  only pg_regress
+#   make prove_installcheck  only the TAP tests (test/t/*.pl, helpers in test/perl/);
+#                            PROVE_TESTS=test/t/010_policy_enforce.pl picks files,
+#                            PROVE_FLAGS=-v adds prove options
+# Each starts its own servers (the installed PostgreSQL, with this library
+# preloaded), so none needs a running cluster.  scripts/test.sh runs them
+# one by one from a scratch copy, as the postgres OS user.
+#
+# pg_regress tests, one file per topic, in this order, in a temporary
+# instance configured by test/regress.conf.
 REGRESS = init size_report bloat kill_long timeout_policy status slow_queries webhook cron vacuum_jobs backup_jobs privileges upgrade
-REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf
+REGRESS_OPTS = --temp-instance=$(CURDIR)/tmp_check_regress --temp-config=$(srcdir)/test/regress.conf
+EXTRA_CLEAN += tmp_check_regress
+# TAP tests (PostgreSQL::Test::Cluster), run by prove from $(srcdir)
+TAP_TESTS = 1
+PROVE_TESTS ?= test/t/*.pl
+override PROVE_FLAGS += -I test/perl
 
 
 PG_CONFIG ?= pg_config
@@ -59,3 +75,10 @@ print-regress:
 print-version:
 	@echo $(EXTVERSION)
 .PHONY: print-regress print-version
+
+# installcheck's two halves (see the tests section above)
+regress_installcheck:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+prove_installcheck:
+	$(prove_installcheck)
+.PHONY: regress_installcheck prove_installcheck

@@ -8,6 +8,11 @@
 #   scripts/test.sh              # everything
 #   PGM_TAP_FILTER=010 scripts/test.sh   # only TAP files whose name matches
 #   KEEP=1 scripts/test.sh       # keep the scratch directory for inspection
+#
+# The tests themselves run through PGXS (Makefile, tests section):
+# `make regress_installcheck` and `make prove_installcheck`, the two halves
+# of `make installcheck`.  A skipped TAP test prints "skip" with its reason
+# and counts as neither passed nor failed.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 pgm_become_root "$0" "$@"
@@ -35,8 +40,6 @@ pgm_log "building with -Werror $PGM_WARNFLAGS"
 pgm_build_install "$work/src" 9>&-
 chown -R postgres: "$work"
 
-pgxs_dir=$(dirname "$(pg_config --pgxs)")/..
-pg_regress=$pgxs_dir/test/regress/pg_regress
 as_pg() { runuser -u postgres -- env PATH="$PGM_BINDIR:$PATH" "$@" 9>&-; }
 
 passed=0; failed=0; failures=()
@@ -57,14 +60,12 @@ if [ -x "$work/src/test/fuzz/run.sh" ]; then
     else record "fuzz: cron parser (5 s)" $rc; [ $rc = 0 ] || tail -20 "$work/fuzz.log"; fi
 fi
 
-# 2. pg_regress against a temporary instance with the test configuration
-regress_tests=$(make -s -C "$work/src" print-regress)
+# 2. pg_regress through PGXS (make regress_installcheck: a temporary
+#    instance configured by test/regress.conf), results in $work/regress
 mkdir -p "$work/regress" && chown postgres: "$work/regress"
-as_pg "$pg_regress" --temp-instance="$work/regress/instance" \
-    --temp-config="$work/src/test/regress.conf" \
-    --inputdir="$work/src" --outputdir="$work/regress" --bindir="$PGM_BINDIR" \
-    --port=$((52000 + RANDOM % 1000)) --dbname=contrib_regression \
-    $regress_tests > "$work/regress.log" 2>&1
+as_pg make -C "$work/src" regress_installcheck \
+    EXTRA_REGRESS_OPTS="--outputdir=$work/regress --port=$((52000 + RANDOM % 1000))" \
+    > "$work/regress.log" 2>&1
 while read -r name status; do
     record "regress: $name" "$status"
 done < <(sed -nE 's/^(test +| +)?([a-z0-9_]+) +\.\.\. +(ok|FAILED|failed).*/\2 \3/p' "$work/regress.log" |
@@ -74,17 +75,63 @@ if grep -q -E '^(test +| +)?[a-z0-9_]+ +\.\.\. +(ok|FAILED|failed)' "$work/regre
 fi
 [ -f "$work/regress/regression.diffs" ] && head -150 "$work/regress/regression.diffs"
 
-# 3. TAP tests, one prove per file so each counts on its own
-mkdir -p "$work/tap" && chown postgres: "$work/tap"
+# 3. TAP tests through PGXS (make prove_installcheck), one file at a time
+#    so each counts on its own; each run's tmp_check/ (data, logs) is kept
+#    in $work/tap/<name>/.
+tap_tests=()
 for t in "$work"/src/test/t/*.pl; do
     [ -e "$t" ] || continue
     name=$(basename "$t")
     [ -n "${PGM_TAP_FILTER:-}" ] && [[ "$name" != *"$PGM_TAP_FILTER"* ]] && continue
+    tap_tests+=("$name")
+done
+
+# Tests that install other versions of pgmanage (050_upgrade: the 1.5
+# release, then this tree over it) need a PostgreSQL installation of their
+# own: the system's is shared, and postgres cannot write it.  A copy of it
+# in $work/pginst, owned by postgres (the binaries find share/ and lib/
+# relative to themselves), with the 1.5 release built from git installed.
+pginst=$work/pginst pginst_skip=
+if [ ${#tap_tests[@]} -gt 0 ] &&
+   (cd "$work/src/test/t" && grep -l -q PGM_PGINST "${tap_tests[@]}" 2>/dev/null); then
+    share=$("$PGM_BINDIR/pg_config" --sharedir) pkglib=$("$PGM_BINDIR/pg_config" --pkglibdir)
+    mkdir -p "$pginst$(dirname "$PGM_BINDIR")" "$pginst$share"
+    cp -a "$(dirname "$PGM_BINDIR")/." "$pginst$(dirname "$PGM_BINDIR")/"
+    cp -a "$share/." "$pginst$share/"
+    # without the pgmanage just installed from this tree
+    rm -rf "$pginst$share"/extension/pgmanage[.-]* "$pginst$pkglib"/pgmanage.so \
+        "$pginst$pkglib"/bitcode/pgmanage "$pginst$pkglib"/bitcode/pgmanage.index.bc
+    v15=76205cf     # the last commit of release 1.5
+    if ! git -c safe.directory='*' -C "$PGM_ROOT" rev-parse -q --verify "$v15^{commit}" >/dev/null 2>&1; then
+        pginst_skip="no git history in $PGM_ROOT (a tarball?): release 1.5 (commit $v15) cannot be built"
+    else
+        mkdir -p "$work/v1.5"
+        git -c safe.directory='*' -C "$PGM_ROOT" archive "$v15" | tar -x -C "$work/v1.5"
+        pgm_log "building release 1.5 ($v15) into $pginst"
+        if make -C "$work/v1.5" -s -j4 PG_CONFIG="$PGM_BINDIR/pg_config" >"$work/v1.5.log" 2>&1 &&
+           make -C "$work/v1.5" -s install PG_CONFIG="$PGM_BINDIR/pg_config" DESTDIR="$pginst" >>"$work/v1.5.log" 2>&1; then :
+        else
+            tail -20 "$work/v1.5.log"; record "build of release 1.5 for the upgrade test" 1
+            pginst_skip="the build of release 1.5 failed (see $work/v1.5.log)"
+        fi
+    fi
+    chown -R postgres: "$work/pginst" "$work/v1.5" 2>/dev/null
+fi
+
+mkdir -p "$work/tap" && chown postgres: "$work/tap"
+for name in "${tap_tests[@]}"; do
     tdir="$work/tap/${name%.pl}"; mkdir -p "$tdir"; chown postgres: "$tdir"
-    (cd "$tdir" && timeout 600 runuser -u postgres -- env PATH="$PGM_BINDIR:$PATH" \
-        TESTDIR="$tdir" PG_REGRESS="$pg_regress" PGM_SRC="$work/src" \
-        prove -I "$pgxs_dir/test/perl" -I "$work/src/test/perl" "$t" 9>&-) > "$tdir/prove.log" 2>&1
+    (cd "$work/src" && timeout 600 runuser -u postgres -- env PATH="$PGM_BINDIR:$PATH" \
+        PGM_SRC="$work/src" PGM_PG_CONFIG="$PGM_BINDIR/pg_config" \
+        PGM_PGINST="$pginst" PGM_PGINST_SKIP="$pginst_skip" \
+        make -s prove_installcheck PROVE_TESTS="test/t/$name" 9>&-) > "$tdir/prove.log" 2>&1
     rc=$?
+    rm -rf "$tdir/tmp_check"; mv "$work/src/tmp_check" "$tdir/tmp_check" 2>/dev/null
+    if [ $rc = 0 ] && grep -q -E '^test/t/[^ ]+ \.+ skipped:' "$tdir/prove.log"; then
+        printf 'skip   tap: %s (%s)\n' "$name" \
+            "$(sed -nE 's/^test\/t\/[^ ]+ \.+ skipped: //p' "$tdir/prove.log")"
+        continue
+    fi
     record "tap: $name" $rc
     if [ $rc != 0 ]; then
         tail -40 "$tdir/prove.log"

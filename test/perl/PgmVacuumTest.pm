@@ -1,4 +1,7 @@
-# Helpers for the scheduled-VACUUM TAP tests (test/t/03*.pl).
+# Fixtures for the scheduled-VACUUM TAP tests (test/t/03*.pl); nodes come
+# from PgmTest's pgm_node, with these settings:
+#
+#   my $node = pgm_node('vac', conf => $vacuum_conf . "more = lines\n");
 package PgmVacuumTest;
 
 use strict;
@@ -8,25 +11,13 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(pgm_vacuum_node pgm_bloat_table pgm_wait_run pgm_run_entry pgm_run);
+our @EXPORT = qw($vacuum_conf pgm_bloat_table pgm_wait_run pgm_run_entry pgm_run_field);
 
-# A started node with pgmanage preloaded and created in "postgres";
-# autovacuum off so that only pgmanage vacuums.  conf => extra settings.
-sub pgm_vacuum_node
-{
-	my ($name, %opt) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init(allows_streaming => $opt{allows_streaming} ? 1 : 0);
-	$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_stat_statements, pgmanage'
-pgmanage.database = 'postgres'
+# autovacuum off so that only pgmanage vacuums; a short naptime
+our $vacuum_conf = q{
 pgmanage.naptime = '200ms'
 autovacuum = off
-} . ($opt{conf} // ''));
-	$node->start;
-	$node->safe_psql('postgres', 'CREATE EXTENSION pgmanage');
-	return $node;
-}
+};
 
 # A table of $rows rows, analyzed, then every $every-th row deleted (0: none).
 sub pgm_bloat_table
@@ -54,8 +45,8 @@ sub pgm_wait_run
 	return;
 }
 
-# One column of a run
-sub pgm_run
+# One column of a run (of the view pgm_job_runs)
+sub pgm_run_field
 {
 	my ($node, $id, $col) = @_;
 	return $node->safe_psql('postgres', "SELECT $col FROM pgm_job_runs WHERE id = $id");

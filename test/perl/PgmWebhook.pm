@@ -1,5 +1,9 @@
-# Helpers for pgmanage's webhook TAP tests (test/t/04*.pl): a node with
-# pgmanage preloaded, and the test receiver (test/webhook_receiver.py).
+# Helpers for pgmanage's webhook TAP tests (test/t/04*.pl): the settings
+# their nodes add to PgmTest's pgm_node, and the test receiver
+# (test/webhook_receiver.py).
+#
+#   my $node = pgm_node('hook', conf => $webhook_conf);
+#   my $r = start_receiver(secret => $secret);
 package PgmWebhook;
 
 use strict;
@@ -13,31 +17,19 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(pgm_webhook_node start_receiver stop_receiver receiver_requests
+our @EXPORT = qw($webhook_conf start_receiver stop_receiver receiver_requests
   wait_for_requests set_plan);
 
 # the test receiver, beside the t/ directory
 my $receiver_py = dirname(__FILE__) . '/../webhook_receiver.py';
 
-# A started node with pgmanage, the extension created in postgres, and
-# short retry delays; extra lines of postgresql.conf in $conf.
-sub pgm_webhook_node
-{
-	my ($name, $conf, %opts) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init(%opts);
-	$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'pg_stat_statements, pgmanage'
-pgmanage.database = 'postgres'
+# short naptime and retry delays, and the sender's messages in the log
+our $webhook_conf = q{
 pgmanage.naptime = '200ms'
 pgmanage.webhook_retry_min = '100ms'
 pgmanage.webhook_retry_max = '2s'
 log_min_messages = info
-} . ($conf // ''));
-	$node->start;
-	$node->safe_psql('postgres', 'CREATE EXTENSION pgmanage');
-	return $node;
-}
+};
 
 # Start a receiver; returns a hash: port, log, plan, secret, handle.
 #   start_receiver(secret => 'whsec_...', plan => [...], port => N, tls => [cert, key])

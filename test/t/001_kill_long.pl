@@ -6,23 +6,20 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgmTest;
 
-my $node = PostgreSQL::Test::Cluster->new('kill_long');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_stat_statements, pgmanage'
+my $node = pgm_node('kill_long', conf => q{
 compute_query_id = on
 autovacuum_naptime = 1s
 });
-$node->start;
 $node->safe_psql('postgres', q{
-CREATE EXTENSION pgmanage;
 CREATE ROLE signaller LOGIN;
 GRANT pg_signal_backend TO signaller;
 CREATE ROLE alice LOGIN;
 CREATE ROLE bob LOGIN;
 GRANT EXECUTE ON FUNCTION pgm_kill_long(interval, text, boolean, boolean) TO alice;
 });
+pgm_grant_usage($node, 'alice', 'bob');
 
 # A background psql session (errors do not end it) that reports SQLSTATEs.
 sub session

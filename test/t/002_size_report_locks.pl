@@ -9,17 +9,13 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgmTest;
 
-my $node = PostgreSQL::Test::Cluster->new('size_locks');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_stat_statements, pgmanage'
+my $node = pgm_node('size_locks', conf => q{
 autovacuum = off
 max_prepared_transactions = 2
 });
-$node->start;
 $node->safe_psql('postgres', q{
-CREATE EXTENSION pgmanage;
 CREATE TABLE t_locked (id int PRIMARY KEY, doc text);
 CREATE TABLE t_rewrite (id int PRIMARY KEY, doc text);
 CREATE TABLE t_drop (id int PRIMARY KEY, doc text);
@@ -33,6 +29,7 @@ CREATE ROLE plain LOGIN;
 GRANT EXECUTE ON FUNCTION pgm_size_report(text, bigint, boolean, boolean) TO plain;
 GRANT SELECT ON t_locked, t_rewrite TO plain;
 });
+pgm_grant_usage($node, 'plain');
 my %before = map { split /\|/ } split /\n/, $node->safe_psql('postgres', q{
 	SELECT relname, pg_total_relation_size(oid) FROM pg_class
 	WHERE relname IN ('t_locked', 't_rewrite')});

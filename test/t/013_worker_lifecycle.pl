@@ -8,7 +8,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use PgmTest;
 
-my $node = pgm_node('life', no_extension => 1, conf => "pgmanage.naptime = '200ms'\n");
+my $node = pgm_node('life', extension => 0, conf => "pgmanage.naptime = '200ms'\n");
 # pgm_status() is read from another database, where the extension exists
 $node->safe_psql('postgres', 'CREATE DATABASE watch; CREATE ROLE app LOGIN');
 $node->safe_psql('watch', 'CREATE EXTENSION pgmanage');

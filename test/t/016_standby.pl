@@ -8,12 +8,9 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use PgmTest;
 
-my $primary = pgm_node('primary', init => { allows_streaming => 1 });
+my $primary = pgm_node('primary', allows_streaming => 1);
 $primary->safe_psql('postgres', 'CREATE ROLE app LOGIN');
-$primary->backup('b1');
-my $standby = PostgreSQL::Test::Cluster->new('standby');
-$standby->init_from_backup($primary, 'b1', has_streaming => 1);
-$standby->start;
+my $standby = pgm_standby($primary, 'standby');
 $standby->poll_query_until('postgres',
 	"SELECT pid IS NOT NULL AND extension_found FROM pgm_status() WHERE process = 'worker'")
   or die 'no worker on the standby';

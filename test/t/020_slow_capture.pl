@@ -8,20 +8,14 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgmTest;
 
-my $node = PostgreSQL::Test::Cluster->new('slow');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_stat_statements, pgmanage'
-pgmanage.database = 'postgres'
+my $node = pgm_node('slow', conf => q{
 pgmanage.pgss_snapshot_interval = 0
-max_worker_processes = 16
 max_parallel_workers = 4
 });
-$node->start;
 $node->safe_psql('postgres', q{
 CREATE EXTENSION pg_stat_statements;
-CREATE EXTENSION pgmanage;
 CREATE FUNCTION slow_inner(marker text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE format('SELECT pg_sleep(0.25) /* %s-inner */', marker);

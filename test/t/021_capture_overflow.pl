@@ -6,17 +6,13 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgmTest;
 
-my $node = PostgreSQL::Test::Cluster->new('overflow');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_stat_statements, pgmanage'
-pgmanage.database = 'postgres'
+my $node = pgm_node('overflow', extension => 0, conf => q{
 pgmanage.capture_buffer_size = '64kB'
 pgmanage.pgss_snapshot_interval = 0
 max_connections = 30
 });
-$node->start;
 
 # The worker runs in "postgres", where the extension does not exist yet,
 # so nothing drains the ring; the functions live in another database.

@@ -7,20 +7,15 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgmTest;
 
-my $node = PostgreSQL::Test::Cluster->new('history');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_stat_statements, pgmanage'
-pgmanage.database = 'postgres'
+my $node = pgm_node('history', conf => q{
 pgmanage.pgss_snapshot_interval = 0
 pg_stat_statements.max = 100
 log_statement = none
 });
-$node->start;
 $node->safe_psql('postgres', q{
 CREATE EXTENSION pg_stat_statements;
-CREATE EXTENSION pgmanage;
 CREATE TABLE hist_t (a int);
 SELECT count(*) FROM hist_t;
 });

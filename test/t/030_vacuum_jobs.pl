@@ -9,9 +9,10 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgmTest;
 use PgmVacuumTest;
 
-my $node = pgm_vacuum_node('vacuum_jobs', conf => "restart_after_crash = on\n");
+my $node = pgm_node('vacuum_jobs', conf => $vacuum_conf . "restart_after_crash = on\n");
 pgm_bloat_table($node, 't1', 20000, 2);
 pgm_bloat_table($node, 'slow', 60000, 2);
 pgm_bloat_table($node, 'clean', 100, 0);
@@ -30,7 +31,7 @@ $node->poll_query_until('postgres',
 	q{SELECT count(*) = 1 FROM pgm_job_run WHERE job = 'minutely' AND status = 'succeeded'})
   or die 'the due job did not run';
 my $run = $node->safe_psql('postgres', q{SELECT id FROM pgm_job_run WHERE job = 'minutely'});
-is(pgm_run($node, $run, q{trigger || ' ' || tables_vacuumed || ' ' || (dead_tuples_removed >= 10000)::int}),
+is(pgm_run_field($node, $run, q{trigger || ' ' || tables_vacuumed || ' ' || (dead_tuples_removed >= 10000)::int}),
 	'schedule 1 1', 'the run vacuumed t1 and removed its dead tuples');
 like((split /\|/, pgm_run_entry($node, $run, 'public.t1'))[2], qr/10000 dead tuples/,
 	'history says why t1 was picked');
@@ -92,7 +93,7 @@ my $pid = $node->safe_psql('postgres', "SELECT pid FROM pgm_job_run WHERE id = $
 kill 'KILL', $pid;
 $node->poll_query_until('postgres', "SELECT status = 'failed' FROM pgm_job_run WHERE id = $crash")
   or die 'run stuck after the crash';
-is(pgm_run($node, $crash, 'error'), 'server restarted while the run was going',
+is(pgm_run_field($node, $crash, 'error'), 'server restarted while the run was going',
 	'a crash mid-run leaves a failed run with the reason');
 ok($node->log_contains('all server processes terminated; reinitializing'), 'there was a crash restart');
 

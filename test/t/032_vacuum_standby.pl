@@ -6,21 +6,18 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgmTest;
 use PgmVacuumTest;
 
-my $primary = pgm_vacuum_node('vac_primary', allows_streaming => 1,
-	conf => "pgmanage.enable_jobs = off\n");
+my $primary = pgm_node('vac_primary', allows_streaming => 1,
+	conf => $vacuum_conf . "pgmanage.enable_jobs = off\n");
 pgm_bloat_table($primary, 'big', 20000, 2);
 $primary->safe_psql('postgres', q{
 	SELECT pgm_schedule_vacuum('due', '* * * * *');
 	UPDATE pgm_job SET next_fire = now() - interval '5 seconds';
 	SELECT pgm_vacuum_now();});
 
-$primary->backup('bk');
-my $standby = PostgreSQL::Test::Cluster->new('vac_standby');
-$standby->init_from_backup($primary, 'bk', has_streaming => 1);
-$standby->append_conf('postgresql.conf', "pgmanage.enable_jobs = on\n");
-$standby->start;
+my $standby = pgm_standby($primary, 'vac_standby', conf => "pgmanage.enable_jobs = on\n");
 $primary->wait_for_catchup($standby);
 
 is($standby->safe_psql('postgres', q{SELECT pg_is_in_recovery()}), 't', 'standby is in recovery');

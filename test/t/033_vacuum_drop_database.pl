@@ -6,9 +6,10 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgmTest;
 use PgmVacuumTest;
 
-my $node = pgm_vacuum_node('vacdrop');
+my $node = pgm_node('vacdrop', conf => $vacuum_conf);
 $node->safe_psql('postgres', 'CREATE DATABASE victim');
 $node->safe_psql('victim', q{
 CREATE TABLE slow (id int, pad text);

@@ -5,11 +5,12 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgmTest;
 use PgmWebhook;
 
 my $secret = 'whsec_' . ('c2VjcmV0LWtleS1mb3ItdGVzdHMtMDQxLTEyMzQ1Njc4');	# 33 bytes
 # log_statement = none: the test's own INSERT would otherwise log the secret
-my $node = pgm_webhook_node('alerts', "log_statement = none\n");
+my $node = pgm_node('alerts', conf => $webhook_conf . "log_statement = none\n");
 my $r = start_receiver(secret => $secret);
 
 $node->safe_psql('postgres', qq{
@@ -17,6 +18,7 @@ $node->safe_psql('postgres', qq{
 	VALUES ('hook', 'http://127.0.0.1:$r->{port}/', '$secret', '{"X-Api-Key": "k3y-value"}');
 	CREATE ROLE mon LOGIN IN ROLE pg_monitor;
 	CREATE ROLE plain LOGIN;});
+pgm_grant_usage($node, 'plain');    # so that each object's own privilege is what refuses
 
 # 1. nobody but superusers reads the secret
 for my $role ('mon', 'plain')

@@ -5,20 +5,18 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgmTest;
 use PgmWebhook;
 
 my $secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-my $primary = pgm_webhook_node('primary', '', allows_streaming => 1);
+my $primary = pgm_node('primary', allows_streaming => 1, conf => $webhook_conf);
 my $r = start_receiver(secret => $secret);
 my $port = $r->{port};
 stop_receiver($r);				# down: deliveries fail and stay pending
 
 $primary->safe_psql('postgres', qq{
 	INSERT INTO pgm_endpoint (name, url, secret) VALUES ('hook', 'http://127.0.0.1:$port/', '$secret')});
-$primary->backup('b');
-my $standby = PostgreSQL::Test::Cluster->new('standby');
-$standby->init_from_backup($primary, 'b', has_streaming => 1);
-$standby->start;
+my $standby = pgm_standby($primary, 'standby');
 
 # 1. events queued on the primary while the receiver is down
 $primary->safe_psql('postgres', "SELECT pgm_trigger_backup('failover ' || g) FROM generate_series(1, 20) g");

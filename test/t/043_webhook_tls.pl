@@ -5,6 +5,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgmTest;
 use PgmWebhook;
 
 my $secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -13,7 +14,7 @@ system_or_bail('openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-day
 	'-keyout', "$dir/key.pem", '-out', "$dir/cert.pem", '-subj', '/CN=127.0.0.1',
 	'-addext', 'subjectAltName=IP:127.0.0.1');
 
-my $node = pgm_webhook_node('tls');
+my $node = pgm_node('tls', conf => $webhook_conf);
 my $r = start_receiver(secret => $secret, tls => [ "$dir/cert.pem", "$dir/key.pem" ]);
 $node->safe_psql('postgres', qq{
 	INSERT INTO pgm_endpoint (name, url, secret)

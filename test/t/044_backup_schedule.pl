@@ -6,10 +6,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use PgmTest;
 use PgmWebhook;
 
 my $secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-my $node = pgm_webhook_node('backup_schedule');
+my $node = pgm_node('backup_schedule', conf => $webhook_conf);
 my $r = start_receiver(secret => $secret);
 
 $node->safe_psql('postgres', qq{
