@@ -48,6 +48,11 @@ record() {  # record NAME STATUS
     else failed=$((failed + 1)); failures+=("$1"); printf 'FAILED %s\n' "$1"; fi
 }
 
+# 0. the direction of dependencies between src/ folders (nm on the objects)
+"$PGM_ROOT/scripts/layout-check.sh" "$work/src" > "$work/layout.log" 2>&1
+rc=$?; record "layout: dependencies run one way" $rc
+[ $rc = 0 ] || grep -v '^ok ' "$work/layout.log"
+
 # 1. unit tests and the fuzz smoke run (pure C, no server)
 for t in "$work"/src/test/unit/run.sh; do
     [ -x "$t" ] || continue
