@@ -16,15 +16,18 @@
 #   scripts/pg-chroot.sh VERSION run-pg CMD...  run CMD inside as the chroot's postgres user
 #   scripts/pg-chroot.sh VERSION shell      an interactive shell inside as root
 #   scripts/pg-chroot.sh VERSION mount | umount   the /proc, /dev, /dev/shm mounts by hand
+#                                           (umount: only when no process uses the chroot)
 #   scripts/pg-chroot.sh VERSION remove     unmount and delete the chroot
 #
 # Sourced (". scripts/pg-chroot.sh"), it defines the same as functions:
 # pgm_chroot_ensure V, pgm_chroot_dir V, pgm_chroot_run V CMD...,
-# pgm_chroot_run_pg V CMD..., pgm_chroot_mount V, pgm_chroot_umount V.
+# pgm_chroot_run_pg V CMD..., pgm_chroot_mount V, pgm_chroot_umount_unused V.
 #
 # run/run-pg mount /proc, /dev (a private bind of the host's) and a tmpfs on
-# /dev/shm, and unmount them when the last concurrent user of the chroot is
-# done (a shared lock counts the users).  The chroot shares the host's
+# /dev/shm, and unmount them when the last user of the chroot is done: each
+# run, and each process it leaves running (a server started with pg_ctl),
+# holds a shared lock on chroot-V.users; "umount" unmounts only when none
+# does.  The chroot shares the host's
 # network: servers inside listen on the host's loopback; nothing inside is
 # started by package scripts (policy-rc.d refuses, no cluster is created).
 #
@@ -214,20 +217,33 @@ pgm_chroot_umount() {
     ( flock 7; pgm_chroot_umount_dir "$d" ) 7> "$pgm_chroot_cache/chroot-$1.lock"
 }
 
-# pgm_chroot_exec V USERSPEC CMD...: the common part of run and run-pg
+# Unmount the chroot's /proc, /dev and /dev/shm unless a process still uses
+# them: every run holds a shared lock on chroot-V.users, and so do the
+# processes it leaves running (a server started with pg_ctl inherits it).
+pgm_chroot_umount_unused() {
+    local v=$1
+    (
+        flock -n -x 6 || exit 0
+        pgm_chroot_umount "$v"
+    ) 6> "$pgm_chroot_cache/chroot-$v.users"
+}
+
+# pgm_chroot_exec V root|postgres CMD...: the common part of run and run-pg
 pgm_chroot_exec() {
-    local v=$1 user=$2 d rc home ids; shift 2
+    local v=$1 user=$2 d rc home ids ufd; shift 2
     [ "$(id -u)" -eq 0 ] || pgm_chroot_die "must run as root"
     [ $# -gt 0 ] || pgm_chroot_die "no command to run"
     pgm_chroot_ensure "$v"
     d=$(pgm_chroot_dir "$v")
-    exec 8> "$pgm_chroot_cache/chroot-$v.users"
-    flock -s 8                                  # one more user of the mounts
+    # one more user of the mounts; CMD and what it leaves running inherit the
+    # lock (never flock -u here: that would release it for them too)
+    exec {ufd}> "$pgm_chroot_cache/chroot-$v.users"
+    flock -s "$ufd"
     pgm_chroot_mount "$v"
     if [ "$user" = root ]; then
         chroot "$d" /usr/bin/env -i HOME=/root USER=root LANG=C.UTF-8 TERM="${TERM:-dumb}" \
             PATH=/usr/lib/postgresql/$v/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-            "$@" 8>&-
+            "$@"
         rc=$?
     else
         ids=$(awk -F: '$1 == "postgres" { print $3 ":" $4 }' "$d/etc/passwd")
@@ -236,13 +252,11 @@ pgm_chroot_exec() {
         chroot --userspec="$ids" --groups="${ids#*:}" "$d" /usr/bin/env -i HOME="$home" USER=postgres \
             LOGNAME=postgres LANG=C.UTF-8 TERM="${TERM:-dumb}" \
             PATH=/usr/lib/postgresql/$v/bin:/usr/local/bin:/usr/bin:/bin \
-            sh -c 'cd "$HOME" 2>/dev/null || cd /; exec "$@"' sh "$@" 8>&-
+            sh -c 'cd "$HOME" 2>/dev/null || cd /; exec "$@"' sh "$@"
         rc=$?
     fi
-    flock -u 8
-    # last one out unmounts (a user that still holds the shared lock keeps them)
-    if flock -n -x 8; then pgm_chroot_umount "$v"; fi
-    exec 8>&-
+    exec {ufd}>&-
+    pgm_chroot_umount_unused "$v"    # the last one out unmounts
     return $rc
 }
 pgm_chroot_run() { local v=$1; shift; pgm_chroot_exec "$v" root "$@"; }
@@ -270,7 +284,9 @@ pgm_chroot_main() {
         run-pg)  pgm_chroot_run_pg "$v" "$@" ;;
         shell)   pgm_chroot_run "$v" /bin/bash -l ;;
         mount)   pgm_chroot_ensure "$v" && pgm_chroot_mount "$v" ;;
-        umount)  pgm_chroot_umount "$v" ;;
+        umount)  pgm_chroot_umount_unused "$v"
+                 [ -z "$(pgm_chroot_mounts_below "$(pgm_chroot_dir "$v")")" ] ||
+                     pgm_chroot_die "still in use (a process holds $pgm_chroot_cache/chroot-$v.users)" ;;
         remove)  ( flock 7; pgm_chroot_delete_dir "$(pgm_chroot_dir "$v")"; \
                    pgm_chroot_delete_dir "$(pgm_chroot_dir "$v").new" ) 7> "$pgm_chroot_cache/chroot-$v.lock" ;;
         *) pgm_chroot_die "unknown command '$cmd' (ensure, path, status, run, run-pg, shell, mount, umount, remove)" ;;
