@@ -3,6 +3,8 @@
 # PostgreSQL major version, for building and testing pgmanage on it.
 #
 #   17: Debian 13 (trixie), postgresql-17      18: Debian unstable (sid), postgresql-18
+#   15: Debian 12 (bookworm), postgresql-15: the host's version, in a chroot
+#       of its own, so a run can install there without touching the host's
 #
 # Both come from the Debian archive this machine already uses (the URI in
 # /etc/apt/sources.list.d/debian.sources).  A chroot is made once per
@@ -45,9 +47,10 @@ pgm_chroot_die() { printf '[pg-chroot] error: %s\n' "$*" >&2; exit 1; }
 # pgm_chroot_suite V: the Debian suite that ships postgresql-V
 pgm_chroot_suite() {
     case "$1" in
+        15) echo bookworm ;;   # the host's own release: a baseline that leaves the host's 15 alone
         17) echo trixie ;;
         18) echo sid ;;
-        *) pgm_chroot_die "unsupported PostgreSQL version '$1' (17 or 18; 15 is the host's)" ;;
+        *) pgm_chroot_die "unsupported PostgreSQL version '$1' (15, 17 or 18)" ;;
     esac
 }
 
@@ -56,9 +59,11 @@ pgm_chroot_dir() { pgm_chroot_suite "$1" >/dev/null && echo "$pgm_chroot_cache/c
 # What the build and the test suite need inside.  postgresql-V includes the
 # contrib modules (pg_stat_statements) on Debian; PGXS's bitcode wants clang,
 # which pgmanage does not need: builds pass with_llvm=no instead.
+# The time zones the tests use (right/UTC) are in tzdata-legacy since trixie.
 pgm_chroot_packages() {
     echo "postgresql-$1 postgresql-server-dev-$1 libcurl4-openssl-dev make gcc libc6-dev" \
-         "libipc-run-perl perl python3 openssl util-linux procps ca-certificates"
+         "libipc-run-perl perl python3 openssl util-linux procps ca-certificates tzdata" \
+         "$([ "$1" -ge 17 ] && echo tzdata-legacy)"
 }
 
 # The archive this machine uses.
