@@ -76,11 +76,17 @@ stop_servers() {
     done
 }
 cleanup() {
+    local f
+    for f in "$w"/tap/*/tap.pid; do
+        [ -f "$f" ] && [[ "$(cat "$f")" =~ ^[0-9]+$ ]] && kill -TERM -- "-$(cat "$f")" 2>/dev/null
+    done
     stop_servers
     pgm_chroot_umount_unused "$v" 9>&-
     if [ "${KEEP:-}" = 1 ]; then pgm_chroot_log "kept $w (in the chroot: $cw)"; else rm -rf --one-file-system "$w"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 in_root() { pgm_chroot_run "$v" "$@" 9>&-; }
 in_pg() { pgm_chroot_run_pg "$v" "$@" 9>&-; }
@@ -199,14 +205,23 @@ step_tap() {
         name=$(basename "$t")
         [ -n "${PGM_TAP_FILTER:-}" ] && [[ "$name" != *"$PGM_TAP_FILTER"* ]] && continue
         tdir="$w/tap/${name%.pl}"; mkdir -p "$tdir"; chown "$pg_ids" "$tdir"
-        in_pg timeout 600 env TESTDIR="$cw/tap/${name%.pl}" PG_REGRESS="$pg_regress" PGM_SRC="$cw/src" \
-            sh -c 'cd "$TESTDIR" && exec prove -I "$0/test/perl" -I "$PGM_SRC/test/perl" "$1"' \
-            "$pgxs_dir" "$cw/src/test/t/$name" > "$tdir/prove.log" 2>&1
+        # timeout makes a process group of its own, whose id goes to tap.pid:
+        # an interrupted run stops the test's whole group (cleanup)
+        in_pg env TESTDIR="$cw/tap/${name%.pl}" PG_REGRESS="$pg_regress" PGM_SRC="$cw/src" \
+            sh -c 'cd "$TESTDIR" && echo $$ > tap.pid &&
+                   exec timeout 600 prove -I "$0/test/perl" -I "$PGM_SRC/test/perl" "$1"' \
+            "$pgxs_dir" "$cw/src/test/t/$name" > "$tdir/prove.log" 2>&1 &
+        wait $!
         rc=$?
+        rm -f "$tdir/tap.pid"
+        if [ $rc = 0 ] && grep -q -E '^[^ ]+\.pl \.+ skipped:' "$tdir/prove.log"; then
+            printf 'skip   tap: %s (%s)\n' "$name" "$(sed -nE 's/^[^ ]+\.pl \.+ skipped: //p' "$tdir/prove.log")"
+            continue
+        fi
         record "tap: $name" $rc
         if [ $rc != 0 ]; then
             tail -40 "$tdir/prove.log"
-            for l in "$tdir"/tmp_check/log/*.log; do
+            for l in "$tdir"/tmp_check/log/*.log "$tdir"/log/*.log; do   # 15: tmp_check/log, 17+: log
                 [ -f "$l" ] && { echo "--- $l"; tail -30 "$l"; }
             done
         fi
