@@ -207,7 +207,10 @@ step_tap() {
         tdir="$w/tap/${name%.pl}"; mkdir -p "$tdir"; chown "$pg_ids" "$tdir"
         # timeout makes a process group of its own, whose id goes to tap.pid:
         # an interrupted run stops the test's whole group (cleanup)
+        # TESTDATADIR, TESTLOGDIR: what PGXS's prove_installcheck sets on 16+
+        # (absolute paths; 15 derives the same from TESTDIR)
         in_pg env TESTDIR="$cw/tap/${name%.pl}" PG_REGRESS="$pg_regress" PGM_SRC="$cw/src" \
+            TESTDATADIR="$cw/tap/${name%.pl}/tmp_check" TESTLOGDIR="$cw/tap/${name%.pl}/tmp_check/log" \
             sh -c 'cd "$TESTDIR" && echo $$ > tap.pid &&
                    exec timeout 600 prove -I "$0/test/perl" -I "$PGM_SRC/test/perl" "$1"' \
             "$pgxs_dir" "$cw/src/test/t/$name" > "$tdir/prove.log" 2>&1 &
@@ -221,7 +224,7 @@ step_tap() {
         record "tap: $name" $rc
         if [ $rc != 0 ]; then
             tail -40 "$tdir/prove.log"
-            for l in "$tdir"/tmp_check/log/*.log "$tdir"/log/*.log; do   # 15: tmp_check/log, 17+: log
+            for l in "$tdir"/tmp_check/log/*.log; do
                 [ -f "$l" ] && { echo "--- $l"; tail -30 "$l"; }
             done
         fi
