@@ -164,7 +164,8 @@ pgm_extension_ready(char *problem, int problem_len)
 	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
 	tup = systable_getnext(scan);
 	if (!HeapTupleIsValid(tup))
-		snprintf(problem, problem_len, "extension \"pgmanage\" is not installed");
+		snprintf(problem, problem_len, "extension \"pgmanage\" is not installed in database \"%s\"",
+				 MyBgworkerEntry ? MyBgworkerEntry->bgw_extra : "?");
 	else
 	{
 		Form_pg_extension ext = (Form_pg_extension) GETSTRUCT(tup);
@@ -176,7 +177,8 @@ pgm_extension_ready(char *problem, int problem_len)
 
 		if (strcmp(version, PGM_VERSION) != 0 || nsp == NULL || strcmp(nsp, PGM_SCHEMA) != 0)
 			snprintf(problem, problem_len,
-					 "extension \"pgmanage\" %s is installed in schema \"%s\", the library is %s: run ALTER EXTENSION pgmanage UPDATE",
+					 "extension \"pgmanage\" in database \"%s\" is version %s in schema \"%s\", the library is %s (run ALTER EXTENSION pgmanage UPDATE)",
+					 MyBgworkerEntry ? MyBgworkerEntry->bgw_extra : "?",
 					 version, nsp ? nsp : "?", PGM_VERSION);
 		else
 			ready = true;

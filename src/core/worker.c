@@ -137,8 +137,8 @@ worker_pass(TimestampTz now)
 	{
 		if (strcmp(missing_logged, problem) != 0)
 			ereport(LOG,
-					(errmsg("pgmanage: in database \"%s\", %s; timeout policies are not enforced until it is",
-							worker_dbname, problem),
+					(errmsg("pgmanage: %s; timeout policies are not enforced until it is",
+							problem),
 					 errhint("Run CREATE EXTENSION pgmanage (or ALTER EXTENSION pgmanage UPDATE) in that database.")));
 		strlcpy(missing_logged, problem, sizeof(missing_logged));
 		for (i = 0; i < nduties; i++)

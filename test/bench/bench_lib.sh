@@ -30,6 +30,7 @@ bench_init() {
         echo "unix_socket_directories = '$bench_dir'"
         echo "max_connections = 300"
         echo "pgmanage.database = 'postgres'"
+        echo "search_path = '\"\$user\", public, pgmanage'"
         printf '%s\n' "$@"
     } >> "$bench_dir/data/postgresql.conf"
 }

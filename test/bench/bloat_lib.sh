@@ -31,7 +31,7 @@ bench_setup() {  # bench_setup [extra postgres -c settings...]
     local s; for s in "$@"; do opts+=" -c $s"; done
     runuser -u postgres -- "$BINDIR/pg_ctl" -D "$SCRATCH/data" -o "$opts" -l "$SCRATCH/server.log" -w start >/dev/null
     sed -e '/^\\echo/d' -e "s|MODULE_PATHNAME|$SCRATCH/src/pgmanage.so|" \
-        "$SCRATCH/src/src/sql/pgmanage--1.0.sql" > "$SCRATCH/pgmanage.sql"
+        "$SCRATCH/src/src/sql/updates/pgmanage--1.0.sql" > "$SCRATCH/pgmanage.sql"
     bench_psql -q -f "$SCRATCH/pgmanage.sql"
 }
 

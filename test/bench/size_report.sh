@@ -54,6 +54,7 @@ cat >> "$dir/data/postgresql.conf" <<CONF
 port = $port
 listen_addresses = ''
 unix_socket_directories = '$dir'
+search_path = '"\$user", public, pgmanage'
 fsync = off
 synchronous_commit = off
 full_page_writes = off

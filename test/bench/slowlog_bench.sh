@@ -63,6 +63,7 @@ echo "machine: nproc=$(nproc), $(free -g | awk '/Mem:/ {print $2}') GB RAM, $(gr
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 as_pg initdb -D "$data" -A trust >/dev/null
+echo "search_path = '\"\$user\", public, pgmanage'" >> "$data/postgresql.conf"
 start
 as_pg pgbench -i -q -s 1 -h "$work" -p "$port" postgres >/dev/null 2>&1
 stop

@@ -52,6 +52,7 @@ listen_addresses = ''
 unix_socket_directories = '$dir'
 shared_preload_libraries = 'pgmanage'
 pgmanage.database = 'postgres'
+search_path = '"\$user", public, pgmanage'
 pgmanage.naptime = '1s'
 autovacuum = off
 shared_buffers = '128MB'

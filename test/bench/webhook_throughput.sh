@@ -48,6 +48,7 @@ unix_socket_directories = '$dir'
 listen_addresses = ''
 shared_preload_libraries = 'pgmanage'
 pgmanage.database = 'postgres'
+search_path = '"\$user", public, pgmanage'
 max_connections = 50
 CONF
 as_pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
