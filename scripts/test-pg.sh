@@ -216,6 +216,8 @@ step_tap() {
             "$pgxs_dir" "$cw/src/test/t/$name" > "$tdir/prove.log" 2>&1 &
         wait $!
         rc=$?
+        # what the test left running in its group (a receiver it did not stop)
+        [ -f "$tdir/tap.pid" ] && kill -TERM -- "-$(cat "$tdir/tap.pid")" 2>/dev/null
         rm -f "$tdir/tap.pid"
         if [ $rc = 0 ] && grep -q -E '^[^ ]+\.pl \.+ skipped:' "$tdir/prove.log"; then
             printf 'skip   tap: %s (%s)\n' "$name" "$(sed -nE 's/^[^ ]+\.pl \.+ skipped: //p' "$tdir/prove.log")"
