@@ -27,6 +27,11 @@ as_owner() {
 sudo_maybe() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 running() { [ -f "$data/postmaster.pid" ] && as_owner pg_ctl -D "$data" status >/dev/null 2>&1; }
 psql_su() { as_owner psql -X -q -h "$dir" -p "$(cat "$dir/port")" -U "$run_as" "$@"; }
+# the demo role, over TCP with its password, as a DBA would connect
+psql_demo() {
+    as_owner env PGPASSWORD="$(cat "$dir/password")" \
+        psql -X -q -h 127.0.0.1 -p "$(cat "$dir/port")" -U "$demo_user" "$@"
+}
 
 show_connection() {
     local port pw uri
@@ -89,6 +94,8 @@ if [ "$(psql_su -d postgres -Atc "SELECT count(*) FROM pg_database WHERE datname
     pgm_log "creating database $demo_db with demo data"
     psql_su -d postgres -v ON_ERROR_STOP=1 <<SQL
 CREATE ROLE $demo_user LOGIN PASSWORD '$(cat "$dir/password")' IN ROLE pg_monitor, pg_signal_backend;
+-- pgmanage lives in schema pgmanage: the demo role finds it on its search_path
+ALTER ROLE $demo_user SET search_path = "\$user", public, pgmanage;
 CREATE DATABASE $demo_db OWNER $demo_user;
 SQL
     psql_su -d "$demo_db" -v ON_ERROR_STOP=1 <<SQL
@@ -109,9 +116,17 @@ ANALYZE;
 SQL
 fi
 
-# 4. show it working
-pgm_log "pgmanage is installed; the reports:"
-psql_su -d "$demo_db" -P pager=off <<'SQL'
+# a sandbox made by an older version: bring the extension up to date (1.x lived
+# in public; 2.0 moves it to schema pgmanage) and set the demo role's search_path
+psql_su -d "$demo_db" -v ON_ERROR_STOP=1 <<SQL >/dev/null || pgm_die "could not update pgmanage in $demo_db"
+SET client_min_messages = warning;
+ALTER EXTENSION pgmanage UPDATE;
+ALTER ROLE $demo_user SET search_path = "\$user", public, pgmanage;
+SQL
+
+# 4. show it working, as the demo role sees it
+pgm_log "pgmanage is installed; the reports (as $demo_user):"
+psql_demo -d "$demo_db" -P pager=off <<'SQL'
 \echo '== SELECT * FROM pgm_database_sizes()'
 SELECT database_name, size_pretty, connections, xact_commit, blks_read, cache_hit_ratio FROM pgm_database_sizes();
 \echo '== SELECT * FROM pgm_size_report()'
@@ -122,6 +137,6 @@ SELECT area, path, pg_size_pretty(fs_total_bytes) AS fs_total, pg_size_pretty(fs
 SELECT * FROM pgm_kill_long('5 minutes', dry_run => true);
 SQL
 if psql_su -d "$demo_db" -Atc "SELECT 1 FROM pg_proc WHERE proname = 'pgm_bloat'" | grep -q 1; then
-    psql_su -d "$demo_db" -P pager=off -c '\echo == SELECT * FROM pgm_bloat()' -c 'SELECT * FROM pgm_bloat()'
+    psql_demo -d "$demo_db" -P pager=off -c '\echo == SELECT * FROM pgm_bloat()' -c 'SELECT * FROM pgm_bloat()'
 fi
 show_connection

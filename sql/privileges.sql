@@ -9,11 +9,24 @@ FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pgmanage')
 ORDER BY p.oid::regprocedure::text;
+-- Schema pgmanage: USAGE for the roles the functions are granted to, not PUBLIC
+SELECT r.rolname, has_schema_privilege(r.rolname, 'pgmanage', 'USAGE') AS usage,
+       has_schema_privilege(r.rolname, 'pgmanage', 'CREATE') AS create
+FROM (VALUES ('pgm_nobody'), ('pg_monitor'), ('pg_read_all_stats'), ('pg_signal_backend')) AS r(rolname)
+ORDER BY 1;
 -- and a role without grants is refused with 42501
 SET ROLE pgm_nobody;
-SELECT * FROM pgm_size_report();
+SELECT * FROM pgmanage.pgm_size_report();
 \echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgmanage.pgm_kill_long('1 hour');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+-- a member of pg_monitor reaches the reports through its search_path
+CREATE ROLE pgm_watcher IN ROLE pg_monitor;
+SET ROLE pgm_watcher;
+SELECT count(*) > 0 AS sees_databases FROM pgm_database_sizes();
 SELECT * FROM pgm_kill_long('1 hour');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
+DROP ROLE pgm_watcher;
 DROP ROLE pgm_nobody;

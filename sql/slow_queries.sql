@@ -80,29 +80,29 @@ SELECT pgss_elsewhere.pg_stat_statements_reset() IS NOT NULL AS reset;
 SELECT 1 AS one;
 SELECT 1 AS one;
 SELECT 1 AS one;
-SELECT count(*) > 0 AS has_rows FROM public.pgm_top_queries('calls', 5);
+SELECT count(*) > 0 AS has_rows FROM pgmanage.pgm_top_queries('calls', 5);
 -- each order ranks by its measure
 SELECT bool_and(ok) AS ordered FROM (
     SELECT calls <= lag(calls) OVER (ORDER BY rank) OR rank = 1 AS ok
-    FROM public.pgm_top_queries('calls', 20)) s;
+    FROM pgmanage.pgm_top_queries('calls', 20)) s;
 SELECT bool_and(ok) AS ordered FROM (
     SELECT mean_exec_time <= lag(mean_exec_time) OVER (ORDER BY rank) OR rank = 1 AS ok
-    FROM public.pgm_top_queries('mean_time', 20)) s;
+    FROM pgmanage.pgm_top_queries('mean_time', 20)) s;
 SELECT bool_and(ok) AS ordered FROM (
     SELECT io_blocks <= lag(io_blocks) OVER (ORDER BY rank) OR rank = 1 AS ok
-    FROM public.pgm_top_queries('IO', 20)) s;
-SELECT count(*) <= 2 AS limited FROM public.pgm_top_queries('rows', 2);
-SELECT calls, query FROM public.pgm_top_queries('calls', 50) WHERE query = 'SELECT $1 AS one';
-SELECT sum(share_of_total_time) BETWEEN 99 AND 101 AS shares_add_up FROM public.pgm_top_queries('total_time', 10000);
+    FROM pgmanage.pgm_top_queries('IO', 20)) s;
+SELECT count(*) <= 2 AS limited FROM pgmanage.pgm_top_queries('rows', 2);
+SELECT calls, query FROM pgmanage.pgm_top_queries('calls', 50) WHERE query = 'SELECT $1 AS one';
+SELECT sum(share_of_total_time) BETWEEN 99 AND 101 AS shares_add_up FROM pgmanage.pgm_top_queries('total_time', 10000);
 -- snapshots: the first is the baseline, the next has the deltas
-SELECT public.pgm_pgss_snapshot() IS NOT NULL AS taken;
+SELECT pgmanage.pgm_pgss_snapshot() IS NOT NULL AS taken;
 SELECT 1 AS one;
 SELECT 1 AS one;
-SELECT public.pgm_pgss_snapshot() IS NOT NULL AS taken;
+SELECT pgmanage.pgm_pgss_snapshot() IS NOT NULL AS taken;
 SELECT h.calls, h.restarted, q.query
-FROM public.pgm_pgss_history h JOIN public.pgm_pgss_query q USING (queryid)
-WHERE h.snapshot_id = (SELECT max(id) FROM public.pgm_pgss_snapshot) AND q.query = 'SELECT $1 AS one';
-SELECT calls, query FROM public.pgm_top_queries_between(now() - interval '1 hour', now() + interval '1 hour', 'calls', 50)
+FROM pgmanage.pgm_pgss_history h JOIN pgmanage.pgm_pgss_query q USING (queryid)
+WHERE h.snapshot_id = (SELECT max(id) FROM pgmanage.pgm_pgss_snapshot) AND q.query = 'SELECT $1 AS one';
+SELECT calls, query FROM pgmanage.pgm_top_queries_between(now() - interval '1 hour', now() + interval '1 hour', 'calls', 50)
 WHERE query = 'SELECT $1 AS one';
 RESET search_path;
 DROP EXTENSION pg_stat_statements;
@@ -118,6 +118,8 @@ SELECT c.relname,
 FROM pg_class c
 WHERE c.relname IN ('pgm_slow_queries', 'pgm_pgss_snapshot', 'pgm_pgss_history', 'pgm_pgss_query', 'pgm_pgss_last')
 ORDER BY 1;
+-- (USAGE on the schema, so that what refuses is each object's own privilege)
+GRANT USAGE ON SCHEMA pgmanage TO pgm_nobody_slow;
 SET ROLE pgm_nobody_slow;
 SELECT count(*) FROM pgm_slow_queries;
 \echo :LAST_ERROR_SQLSTATE
@@ -126,4 +128,5 @@ SELECT * FROM pgm_top_queries();
 SELECT * FROM pgm_slow_query_stats();
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
+REVOKE USAGE ON SCHEMA pgmanage FROM pgm_nobody_slow;
 DROP ROLE pgm_nobody_slow;

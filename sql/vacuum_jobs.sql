@@ -111,6 +111,7 @@ SELECT pgm_cancel_run(-1);
 CREATE DATABASE vj_other;
 \c vj_other
 CREATE EXTENSION pgmanage;
+SET search_path = "$user", public, pgmanage;
 SELECT pgm_vacuum_now();
 \echo :LAST_ERROR_SQLSTATE
 SELECT pgm_schedule_vacuum('elsewhere', '@daily');
@@ -149,6 +150,8 @@ ORDER BY name;
 
 -- privileges: a role without grants can do nothing
 CREATE ROLE vj_nobody;
+-- (USAGE on the schema, so that what refuses is each object's own privilege)
+GRANT USAGE ON SCHEMA pgmanage TO vj_nobody;
 SET ROLE vj_nobody;
 SELECT pgm_schedule_vacuum('x', '@daily');
 \echo :LAST_ERROR_SQLSTATE
@@ -163,6 +166,7 @@ SELECT * FROM pgm_jobs;
 SELECT * FROM pgm_job_runs;
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
+REVOKE USAGE ON SCHEMA pgmanage FROM vj_nobody;
 DROP ROLE vj_nobody;
 
 SELECT pgm_unschedule('nightly');

@@ -1,0 +1,203 @@
+/* webhooks: endpoints, the outbox, deliveries, alert state, timeout_kill (1.3) and job_failed (1.5) events */
+
+-- A new signing secret in the Standard Webhooks form: whsec_ + base64 of 32 random bytes.
+CREATE FUNCTION pgmanage.pgm_webhook_secret() RETURNS text
+AS 'MODULE_PATHNAME', 'pgm_webhook_secret' LANGUAGE C VOLATILE STRICT;
+
+-- Where events go.  Superusers only: the secret signs every request.
+-- Rows are checked by the trigger pgm_endpoint_check (not CHECK
+-- constraints, whose error DETAIL would print the row, secret included).
+CREATE TABLE pgmanage.pgm_endpoint (
+    name text PRIMARY KEY,
+    url text NOT NULL,
+    secret text NOT NULL DEFAULT pgmanage.pgm_webhook_secret(),
+    event_kinds text[],
+    timeout interval NOT NULL DEFAULT '10 s',
+    max_attempts integer NOT NULL DEFAULT 20,
+    headers jsonb NOT NULL DEFAULT '{}',
+    enabled boolean NOT NULL DEFAULT true,
+    follow_redirects boolean NOT NULL DEFAULT false,
+    ca_file text,
+    comment text,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE pgmanage.pgm_endpoint IS 'pgmanage: HTTP(S) endpoints that receive signed events (superusers only)';
+
+CREATE FUNCTION pgmanage.pgm_endpoint_check() RETURNS trigger
+AS 'MODULE_PATHNAME', 'pgm_endpoint_check' LANGUAGE C;
+COMMENT ON FUNCTION pgmanage.pgm_endpoint_check() IS 'pgmanage (internal): trigger on pgm_endpoint, checks a row without printing its secret';
+CREATE TRIGGER pgm_endpoint_check
+    BEFORE INSERT OR UPDATE ON pgmanage.pgm_endpoint
+    FOR EACH ROW EXECUTE FUNCTION pgmanage.pgm_endpoint_check();
+
+-- Wake the sender at COMMIT (an endpoint enabled or fixed may have work).
+CREATE FUNCTION pgmanage.pgm_webhook_wake() RETURNS trigger
+AS 'MODULE_PATHNAME', 'pgm_webhook_wake' LANGUAGE C;
+COMMENT ON FUNCTION pgmanage.pgm_webhook_wake() IS 'pgmanage (internal): trigger on pgm_endpoint, wakes the sender at COMMIT';
+CREATE TRIGGER pgm_endpoint_changed
+    AFTER INSERT OR UPDATE ON pgmanage.pgm_endpoint
+    FOR EACH STATEMENT EXECUTE FUNCTION pgmanage.pgm_webhook_wake();
+
+-- The outbox: one row per event, its JSON body fixed at enqueue time.
+CREATE TABLE pgmanage.pgm_event (
+    id bigserial PRIMARY KEY,
+    kind text NOT NULL,
+    payload jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX pgm_event_created_at ON pgmanage.pgm_event (created_at);
+COMMENT ON TABLE pgmanage.pgm_event IS 'pgmanage: events to deliver to endpoints; pruned after pgmanage.webhook_retention once no delivery is pending';
+
+-- One delivery per event and endpoint, created at enqueue time (fan-out).
+CREATE TABLE pgmanage.pgm_delivery (
+    event_id bigint NOT NULL REFERENCES pgmanage.pgm_event (id) ON DELETE CASCADE,
+    endpoint text NOT NULL REFERENCES pgmanage.pgm_endpoint (name) ON DELETE CASCADE ON UPDATE CASCADE,
+    status text NOT NULL DEFAULT 'pending'
+        CONSTRAINT pgm_delivery_status_valid CHECK (status IN ('pending', 'delivered', 'dead')),
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    last_attempt_at timestamptz,
+    last_http_status integer,
+    last_error text,
+    delivered_at timestamptz,
+    PRIMARY KEY (event_id, endpoint)
+);
+-- the sender reads each endpoint's due deliveries in order from here
+CREATE INDEX pgm_delivery_due ON pgmanage.pgm_delivery (endpoint, next_attempt_at, event_id) WHERE status = 'pending';
+COMMENT ON TABLE pgmanage.pgm_delivery IS 'pgmanage: delivery state of each event to each endpoint';
+
+-- Crossing state of the alerts and event-driven backup triggers, so that a
+-- restart does not repeat an event.
+CREATE TABLE pgmanage.pgm_alert_state (
+    name text PRIMARY KEY,
+    state text NOT NULL,
+    detail jsonb,
+    changed_at timestamptz NOT NULL DEFAULT now(),
+    checked_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE pgmanage.pgm_alert_state IS 'pgmanage: last state of each disk alert and backup trigger (one event per crossing)';
+
+-- Put an event of any kind in the outbox; returns its id.
+CREATE FUNCTION pgmanage.pgm_emit_event(kind text, data jsonb DEFAULT NULL, label text DEFAULT NULL,
+                               endpoint text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgm_emit_event'
+LANGUAGE C VOLATILE;
+
+-- The Standard Webhooks signature of a message (what the sender puts in webhook-signature).
+CREATE FUNCTION pgmanage.pgm_webhook_signature(secret text, msg_id text, msg_timestamp bigint, body text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgm_webhook_signature'
+LANGUAGE C IMMUTABLE STRICT;
+
+-- Policy kills become timeout_kill events for endpoints that subscribe to them.
+CREATE FUNCTION pgmanage.pgm_kill_log_event() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pgmanage.pgm_endpoint ep
+               WHERE ep.enabled AND (ep.event_kinds IS NULL OR 'timeout_kill' = ANY (ep.event_kinds))) THEN
+        PERFORM pgmanage.pgm_emit_event('timeout_kill', to_jsonb(NEW) - 'query', NEW.limit_kind, NULL);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pgmanage.pgm_kill_log_event() IS 'pgmanage (internal): trigger on pgm_kill_log, emits timeout_kill events';
+CREATE TRIGGER pgm_kill_log_event
+    AFTER INSERT ON pgmanage.pgm_kill_log
+    FOR EACH ROW EXECUTE FUNCTION pgmanage.pgm_kill_log_event();
+
+-- A run that fails (any kind) becomes a job_failed event for the endpoints
+-- that subscribe to it.
+CREATE FUNCTION pgmanage.pgm_job_run_event() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pgmanage.pgm_endpoint ep
+               WHERE ep.enabled AND (ep.event_kinds IS NULL OR 'job_failed' = ANY (ep.event_kinds))) THEN
+        PERFORM pgmanage.pgm_emit_event('job_failed',
+            jsonb_build_object('run_id', NEW.id, 'job', NEW.job, 'kind', NEW.kind,
+                               'database', NEW.database_name, 'trigger', NEW.trigger,
+                               'scheduled_for', NEW.scheduled_for,
+                               'started', NEW.started, 'finished', NEW.finished, 'error', NEW.error),
+            coalesce(NEW.job, NEW.kind), NULL);
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pgmanage.pgm_job_run_event() IS 'pgmanage (internal): trigger on pgm_job_run, emits job_failed events';
+CREATE TRIGGER pgm_job_run_failed
+    AFTER UPDATE OF status ON pgmanage.pgm_job_run
+    FOR EACH ROW WHEN (NEW.status = 'failed' AND OLD.status IS DISTINCT FROM 'failed')
+    EXECUTE FUNCTION pgmanage.pgm_job_run_event();
+CREATE TRIGGER pgm_job_run_failed_insert
+    AFTER INSERT ON pgmanage.pgm_job_run
+    FOR EACH ROW WHEN (NEW.status = 'failed')
+    EXECUTE FUNCTION pgmanage.pgm_job_run_event();
+
+-- Events with their delivery to each endpoint (NULL endpoint: none matched).
+CREATE VIEW pgmanage.pgm_events AS
+SELECT e.id,
+       e.kind,
+       e.payload ->> 'label' AS label,
+       e.created_at,
+       d.endpoint,
+       d.status,
+       d.attempts,
+       d.last_attempt_at,
+       d.next_attempt_at,
+       d.last_http_status,
+       d.last_error,
+       d.delivered_at,
+       e.payload
+FROM pgmanage.pgm_event e
+LEFT JOIN pgmanage.pgm_delivery d ON d.event_id = e.id;
+
+-- Each endpoint without its secret (header names only), with its delivery counts.
+CREATE VIEW pgmanage.pgm_endpoint_status AS
+SELECT ep.name,
+       ep.url,
+       ep.event_kinds,
+       ep.enabled,
+       ep.timeout,
+       ep.max_attempts,
+       ep.follow_redirects,
+       ep.ca_file,
+       ARRAY(SELECT pg_catalog.jsonb_object_keys(ep.headers) ORDER BY 1) AS header_names,
+       coalesce(s.pending, 0) AS pending,
+       coalesce(s.delivered, 0) AS delivered,
+       coalesce(s.dead, 0) AS dead,
+       s.oldest_pending_at,
+       now() - s.oldest_pending_at AS oldest_pending_age,
+       s.last_delivered_at,
+       (SELECT d.last_error FROM pgmanage.pgm_delivery d
+        WHERE d.endpoint = ep.name AND d.last_error IS NOT NULL
+        ORDER BY d.last_attempt_at DESC NULLS LAST LIMIT 1) AS last_error
+FROM pgmanage.pgm_endpoint ep
+LEFT JOIN (
+    SELECT d.endpoint,
+           count(*) FILTER (WHERE d.status = 'pending') AS pending,
+           count(*) FILTER (WHERE d.status = 'delivered') AS delivered,
+           count(*) FILTER (WHERE d.status = 'dead') AS dead,
+           min(e.created_at) FILTER (WHERE d.status = 'pending') AS oldest_pending_at,
+           max(d.delivered_at) AS last_delivered_at
+    FROM pgmanage.pgm_delivery d JOIN pgmanage.pgm_event e ON e.id = d.event_id
+    GROUP BY d.endpoint
+) s ON s.endpoint = ep.name;
+
+-- endpoints are configuration: pg_dump keeps them (secrets included: dump as a
+-- superuser); the outbox, deliveries and alert state are not dumped
+SELECT pg_catalog.pg_extension_config_dump('pgmanage.pgm_endpoint', '');
+
+REVOKE ALL ON pgmanage.pgm_endpoint, pgmanage.pgm_event, pgmanage.pgm_delivery, pgmanage.pgm_alert_state FROM PUBLIC;
+REVOKE ALL ON pgmanage.pgm_events, pgmanage.pgm_endpoint_status FROM PUBLIC;
+GRANT SELECT ON pgmanage.pgm_events, pgmanage.pgm_endpoint_status TO pg_read_all_stats;
+REVOKE ALL ON FUNCTION pgmanage.pgm_webhook_secret() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgmanage.pgm_endpoint_check() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgmanage.pgm_webhook_wake() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgmanage.pgm_emit_event(text, jsonb, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgmanage.pgm_webhook_signature(text, text, bigint, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgmanage.pgm_kill_log_event() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgmanage.pgm_job_run_event() FROM PUBLIC;
