@@ -13,10 +13,16 @@ FROM pg_namespace n WHERE nspname = 'pgmanage';
 ALTER DATABASE contrib_regression SET search_path = "$user", public, pgmanage;
 SET search_path = "$user", public, pgmanage;
 -- every object of the extension, so a change to the list shows up here
+-- (17+ also records a table's row type and its array type as members: they
+-- belong to the table and are not listed, so the list is the same on every version)
 SELECT pg_describe_object(classid, objid, objsubid) AS object
 FROM pg_depend
 WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pgmanage')
+  AND NOT (classid = 'pg_type'::regclass AND EXISTS (
+      SELECT 1 FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem
+      JOIN pg_class r ON r.oid = coalesce(nullif(t.typrelid, 0), e.typrelid)
+      WHERE t.oid = objid AND r.relkind <> 'c'))
 ORDER BY 1;
 -- every member is in schema pgmanage, nothing of pgmanage is in public
 SELECT count(*) AS members,
@@ -25,7 +31,11 @@ FROM pg_depend d
 LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
 LEFT JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pgmanage');
+  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pgmanage')
+  AND NOT (d.classid = 'pg_type'::regclass AND EXISTS (
+      SELECT 1 FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem
+      JOIN pg_class r ON r.oid = coalesce(nullif(t.typrelid, 0), e.typrelid)
+      WHERE t.oid = d.objid AND r.relkind <> 'c'));
 SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace) AS relations_in_public,
        (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace) AS functions_in_public;
 -- What pg_dump keeps (pg_extension_config_dump): the configuration, not the

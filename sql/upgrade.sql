@@ -22,6 +22,11 @@ WITH ext AS (
     SELECT d.classid, d.objid, pg_describe_object(d.classid, d.objid, 0) AS name
     FROM pg_depend d, ext
     WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'
+      -- not the row types of its tables (members on 17+ only): they go with the table
+      AND NOT (d.classid = 'pg_type'::regclass AND EXISTS (
+          SELECT 1 FROM pg_type t LEFT JOIN pg_type e ON e.oid = t.typelem
+          JOIN pg_class r ON r.oid = coalesce(nullif(t.typrelid, 0), e.typrelid)
+          WHERE t.oid = d.objid AND r.relkind <> 'c'))
 ), facts(obj, fact) AS (
     -- the extension, its schema and what it depends on
     SELECT 'extension', format('version=%s schema=%s relocatable=%s owner=%s', e.extversion,
@@ -150,6 +155,8 @@ BEGIN
         LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
         WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pgmanage') AND d.deptype = 'e'
           AND (c.oid IS NULL OR c.relkind <> 'S')
+          -- row types (members on 17+) move with their table
+          AND d.classid <> 'pg_type'::regclass
     LOOP
         IF m.classid = 'pg_class'::regclass THEN
             EXECUTE format('ALTER %s %s SET SCHEMA public',

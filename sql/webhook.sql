@@ -162,12 +162,20 @@ ALTER SYSTEM SET pgmanage.disk_alert_threshold = 0;
 \echo :LAST_ERROR_SQLSTATE
 ALTER SYSTEM SET pgmanage.max_concurrent_deliveries = 0;
 \echo :LAST_ERROR_SQLSTATE
+-- settings with a unit: 17+ prints the unit in the range too ("(10 ms .. 60000 ms)"),
+-- so the message is shown without the range's units, the same on every version
+\set VERBOSITY sqlstate
 ALTER SYSTEM SET pgmanage.webhook_retry_min = '1ms';
-\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SELECT regexp_replace(:'LAST_ERROR_MESSAGE', ' [a-zA-Z]+(?= \.\.|\)$)', '', 'g') AS error;
+\set VERBOSITY sqlstate
 ALTER SYSTEM SET pgmanage.backup_wal_threshold = '-2MB';
-\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SELECT regexp_replace(:'LAST_ERROR_MESSAGE', ' [a-zA-Z]+(?= \.\.|\)$)', '', 'g') AS error;
+\set VERBOSITY sqlstate
 ALTER SYSTEM SET pgmanage.disk_check_interval = '-1';
-\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SELECT regexp_replace(:'LAST_ERROR_MESSAGE', ' [a-zA-Z]+(?= \.\.|\)$)', '', 'g') AS error;
 
 -- deleting an endpoint deletes its deliveries; events stay until pruned
 DELETE FROM pgm_endpoint;

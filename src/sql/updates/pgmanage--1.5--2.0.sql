@@ -138,19 +138,33 @@ AS $fn$
 DECLARE
     ord text := pgmanage.pgm_top_queries_order(order_by);
     nsp name;
+    rd_time text;
+    wr_time text;
 BEGIN
     IF n IS NULL OR n < 1 THEN
         RAISE EXCEPTION USING ERRCODE = '22023',
             MESSAGE = format('n must be at least 1, not %s', coalesce(n::text, 'NULL'));
     END IF;
     nsp := pgmanage.pgm_pgss_schema(false);
+    -- blk_read_time/blk_write_time: the installed pg_stat_statements'
+    -- columns (its extversion, not the server's: after pg_upgrade an older
+    -- one may stay installed); 1.11 (PostgreSQL 17) split them into
+    -- shared_blk_*_time and local_blk_*_time: their sum
+    IF string_to_array((SELECT e.extversion FROM pg_extension e
+                        WHERE e.extname = 'pg_stat_statements'), '.')::int[] >= ARRAY[1, 11] THEN
+        rd_time := 's.shared_blk_read_time + s.local_blk_read_time';
+        wr_time := 's.shared_blk_write_time + s.local_blk_write_time';
+    ELSE
+        rd_time := 's.blk_read_time';
+        wr_time := 's.blk_write_time';
+    END IF;
     RETURN QUERY EXECUTE format($q$
         WITH s AS (
             SELECT s.userid, s.dbid, s.queryid, s.toplevel, s.calls, s.total_exec_time,
                    s.total_plan_time, s.rows, s.shared_blks_hit, s.shared_blks_read,
                    s.shared_blks_written + s.local_blks_read + s.local_blks_written
                      + s.temp_blks_read + s.temp_blks_written + s.shared_blks_read AS io_blocks,
-                   s.blk_read_time, s.blk_write_time, s.temp_blks_written, s.query
+                   %s AS blk_read_time, %s AS blk_write_time, s.temp_blks_written, s.query
             FROM %I.pg_stat_statements(true) s
             WHERE s.calls > 0
               AND ($1 IS NULL OR s.dbid = (SELECT d.oid FROM pg_database d WHERE d.datname = $1))
@@ -176,7 +190,7 @@ BEGIN
         LEFT JOIN pg_database d ON d.oid = t.dbid
         ORDER BY %s DESC, t.queryid
         LIMIT $2
-    $q$, nsp, ord, ord) USING dbname, n;
+    $q$, rd_time, wr_time, nsp, ord, ord) USING dbname, n;
 END
 $fn$;
 
@@ -210,9 +224,17 @@ DECLARE
     was_reset boolean;
     nentries integer;
     ndeltas integer := 0;
+    rd_time text := 's.blk_read_time';
+    wr_time text := 's.blk_write_time';
 BEGIN
     IF nsp IS NULL THEN
         RETURN NULL;
+    END IF;
+    -- the columns of the installed pg_stat_statements, as in pgm_top_queries
+    IF string_to_array((SELECT e.extversion FROM pg_extension e
+                        WHERE e.extname = 'pg_stat_statements'), '.')::int[] >= ARRAY[1, 11] THEN
+        rd_time := 's.shared_blk_read_time + s.local_blk_read_time';
+        wr_time := 's.shared_blk_write_time + s.local_blk_write_time';
     END IF;
     -- one snapshot at a time (the worker's and a manual one)
     LOCK TABLE pgmanage.pgm_pgss_last IN SHARE ROW EXCLUSIVE MODE;
@@ -231,12 +253,12 @@ BEGIN
         SELECT $1, s.userid, s.dbid, s.queryid, s.toplevel, s.calls, s.plans, s.total_exec_time,
                s.total_plan_time, s.rows, s.shared_blks_hit, s.shared_blks_read,
                s.shared_blks_dirtied, s.shared_blks_written, s.local_blks_hit, s.local_blks_read,
-               s.local_blks_written, s.temp_blks_read, s.temp_blks_written, s.blk_read_time,
-               s.blk_write_time, s.wal_bytes, s.min_exec_time, s.max_exec_time
+               s.local_blks_written, s.temp_blks_read, s.temp_blks_written, %s,
+               %s, s.wal_bytes, s.min_exec_time, s.max_exec_time
         FROM %I.pg_stat_statements(false) s
         WHERE s.queryid IS NOT NULL
         ON CONFLICT DO NOTHING
-    $q$, nsp) USING sid;
+    $q$, rd_time, wr_time, nsp) USING sid;
     GET DIAGNOSTICS nentries = ROW_COUNT;
 
     -- the first snapshot is the baseline: it has no deltas
