@@ -31,6 +31,15 @@ pgmanage.webhook_retry_max = '2s'
 log_min_messages = info
 };
 
+# every receiver started, stopped at exit even when a test dies before
+# its stop_receiver (a receiver left running outlives the test)
+my @receivers;
+END
+{
+	local $?;    # the test's exit status stays
+	for my $h (@receivers) { eval { $h->kill_kill if $h->pumpable; }; }
+}
+
 # Start a receiver; returns a hash: port, log, plan, secret, handle.
 #   start_receiver(secret => 'whsec_...', plan => [...], port => N, tls => [cert, key])
 sub start_receiver
@@ -51,6 +60,7 @@ sub start_receiver
 		'--port', $o{port} // 0);
 	push @cmd, '--tls-cert', $o{tls}[0], '--tls-key', $o{tls}[1] if $o{tls};
 	$r->{handle} = IPC::Run::start(\@cmd, '>', "$dir/receiver.out", '2>', "$dir/receiver.err");
+	push @receivers, $r->{handle};
 	# wait for the receiver to write its port (it does so once listening)
 	for (my $i = 0; $i < 100 * $PostgreSQL::Test::Utils::timeout_default; $i++)
 	{

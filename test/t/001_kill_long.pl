@@ -196,7 +196,9 @@ $s3->{run}->finish;
 
 # --- parallel workers: the leader is the target, never the worker
 my ($s4, $pid4) = session();
-$s4->query_safe('SET force_parallel_mode = on');
+# force_parallel_mode is called debug_parallel_query since PostgreSQL 16
+$s4->query_safe($node->safe_psql('postgres', 'SHOW server_version_num') >= 160000
+	? 'SET debug_parallel_query = on' : 'SET force_parallel_mode = on');
 start_sleep($s4, $pid4);
 $node->poll_query_until('postgres', qq{
 	SELECT count(*) = 1 FROM pg_stat_activity
