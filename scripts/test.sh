@@ -8,6 +8,11 @@
 #   scripts/test.sh              # everything
 #   PGM_TAP_FILTER=010 scripts/test.sh   # only TAP files whose name matches
 #   KEEP=1 scripts/test.sh       # keep the scratch directory for inspection
+#   scripts/test.sh --pg 17      # the same suite on PostgreSQL 17 (or 18), in
+#                                # its chroot (scripts/test-pg.sh; made if missing)
+#   scripts/test.sh --pg 15      # the machine's own PostgreSQL: the same as no --pg
+#   scripts/test.sh --pg all     # the machine's, then 17, then 18: a line per
+#                                # version, then the sum
 #
 # The tests themselves run through PGXS (Makefile, tests section):
 # `make regress_installcheck` and `make prove_installcheck`, the two halves
@@ -15,6 +20,49 @@
 # and counts as neither passed nor failed.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+
+# --pg VERSION: another major version runs in its chroot (scripts/test-pg.sh);
+# the machine's own version (PGM_PG_MAJOR) runs here, as without --pg
+pg_version=
+case "${1:-}" in
+    --pg) pg_version=${2:-}; [ -n "$pg_version" ] || pgm_die "--pg needs a version (15, 17, 18 or all)"; shift 2 ;;
+    --pg=*) pg_version=${1#--pg=}; shift ;;
+esac
+[ $# -eq 0 ] || pgm_die "unknown arguments: $* (only --pg VERSION)"
+[ "$pg_version" = "$PGM_PG_MAJOR" ] && pg_version=
+if [ -n "$pg_version" ]; then
+    pgm_become_root "$0" --pg "$pg_version"
+    case "$pg_version" in
+        all) versions=("$PGM_PG_MAJOR" 17 18) ;;
+        17|18) versions=("$pg_version") ;;
+        *) pgm_die "unsupported --pg '$pg_version' (15, 17, 18 or all)" ;;
+    esac
+    sum_p=0 sum_f=0 lines=()
+    for v in "${versions[@]}"; do
+        t0=$SECONDS
+        log=$(mktemp /tmp/pgmanage-test-pg$v.XXXXXX.log)
+        if [ "$v" = "$PGM_PG_MAJOR" ]; then
+            "$0" 2>&1 | tee "$log"
+        else
+            "$PGM_ROOT/scripts/test-pg.sh" "$v" 2>&1 | tee "$log"
+        fi
+        # the last "N passed, N failed" of the run (none: it did not get that far)
+        last=$(grep -E '([0-9]+) passed, ([0-9]+) failed' "$log" | tail -1)
+        if [[ "$last" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+            p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+        else
+            p=0 f=1
+        fi
+        rm -f "$log"
+        sum_p=$((sum_p + p)) sum_f=$((sum_f + f))
+        lines+=("PostgreSQL $v: $p passed, $f failed ($((SECONDS - t0)) s)")
+    done
+    echo
+    if [ ${#versions[@]} -gt 1 ]; then printf '%s\n' "${lines[@]}"; fi
+    echo "$sum_p passed, $sum_f failed"
+    [ "$sum_f" = 0 ] && [ "$sum_p" -gt 0 ]
+    exit
+fi
 pgm_become_root "$0" "$@"
 pgm_install_deps || pgm_die "could not install dependencies"
 
@@ -75,7 +123,12 @@ while read -r name status; do
     record "regress: $name" "$status"
 done < <(sed -nE 's/^(test +| +)?([a-z0-9_]+) +\.\.\. +(ok|FAILED|failed).*/\2 \3/p' "$work/regress.log" |
          sed -E 's/ ok$/ 0/; s/ (FAILED|failed)$/ 1/')
-if grep -q -E '^(test +| +)?[a-z0-9_]+ +\.\.\. +(ok|FAILED|failed)' "$work/regress.log"; then :; else
+# pg_regress of 16+ prints TAP ("ok 1 - name  12 ms", "not ok 2 + name"), 15 the form above
+while read -r status name; do
+    record "regress: $name" "$status"
+done < <(sed -nE 's/^(ok|not ok) +[0-9]+ +[-+] +([a-z0-9_]+) .*/\1 \2/p' "$work/regress.log" |
+         sed -E 's/^ok /0 /; s/^not ok /1 /')
+if grep -q -E '^((test +| +)?[a-z0-9_]+ +\.\.\. +(ok|FAILED|failed)|(ok|not ok) +[0-9]+ +[-+] )' "$work/regress.log"; then :; else
     record "regress: pg_regress did not run" 1; tail -30 "$work/regress.log"
 fi
 [ -f "$work/regress/regression.diffs" ] && head -150 "$work/regress/regression.diffs"
