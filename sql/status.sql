@@ -33,5 +33,8 @@ ALTER SYSTEM SET pgmanage.database = '';
 ALTER SYSTEM SET pgmanage.kill_log_retention = '-1';
 \set VERBOSITY default
 SELECT regexp_replace(:'LAST_ERROR_MESSAGE', ' [a-zA-Z]+(?= \.\.|\)$)', '', 'g') AS error;
+-- an unknown setting under the reserved prefix: 15 says 42704 "unrecognized",
+-- 17+ 42602 "invalid configuration parameter name" (expected/status_1.out:
+-- a change to this file changes both expected files)
 ALTER SYSTEM SET pgmanage.no_such_setting = 1;
 \echo :LAST_ERROR_SQLSTATE
