@@ -82,6 +82,8 @@ WITH ext AS (
     SELECT m.name, format('constraint %s: %s deferrable=%s validated=%s', co.conname, pg_get_constraintdef(co.oid),
                           co.condeferrable, co.convalidated)
     FROM member m JOIN pg_constraint co ON m.classid = 'pg_class'::regclass AND co.conrelid = m.objid
+    -- not 18+'s NOT NULL constraints (contype n): the columns say "not null"
+    WHERE co.contype <> 'n'
     UNION ALL
     SELECT m.name, format('index %s', pg_get_indexdef(i.indexrelid))
     FROM member m JOIN pg_index i ON m.classid = 'pg_class'::regclass AND i.indrelid = m.objid
