@@ -110,6 +110,21 @@ SELECT calls, query FROM pgmanage.pgm_top_queries_between(now() - interval '1 ho
 WHERE query = 'SELECT $1 AS one';
 RESET search_path;
 DROP EXTENSION pg_stat_statements;
+-- pg_stat_statements 1.10 (15's) installed on a newer server, as after
+-- pg_upgrade until ALTER EXTENSION pg_stat_statements UPDATE: the columns
+-- read follow its extversion, not the server's version
+SET client_min_messages = warning;
+CREATE EXTENSION pg_stat_statements VERSION '1.10' SCHEMA pgss_elsewhere;
+SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements';
+SELECT count(*) > 0 AS has_rows, bool_and(blk_read_time >= 0 AND blk_write_time >= 0) AS times
+FROM pgmanage.pgm_top_queries('calls', 50);
+SELECT pgmanage.pgm_pgss_snapshot() IS NOT NULL AS taken;
+ALTER EXTENSION pg_stat_statements UPDATE;
+SELECT count(*) > 0 AS has_rows, bool_and(blk_read_time >= 0 AND blk_write_time >= 0) AS times
+FROM pgmanage.pgm_top_queries('calls', 50);
+SELECT pgmanage.pgm_pgss_snapshot() IS NOT NULL AS taken;
+RESET client_min_messages;
+DROP EXTENSION pg_stat_statements;
 DROP SCHEMA pgss_elsewhere;
 DELETE FROM pgm_pgss_snapshot;
 
