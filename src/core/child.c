@@ -223,7 +223,7 @@ void
 pgm_child_recover(MemoryContext cxt, const char *what)
 {
 	ErrorData  *edata = pgm_error_recover(cxt, false);
-	char		buf[PGM_ERROR_LEN];
+	char		buf[PGM_ERROR_LEN * 4];	/* pgm_proc_error cuts it on a character */
 
 	if (what)
 		snprintf(buf, sizeof(buf), "%s: %s", what, edata->message);

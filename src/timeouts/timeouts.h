@@ -73,6 +73,7 @@ typedef struct PgmTimeoutsShared
 	/* policy cache, filled by the worker's policy duty */
 	uint64		policy_generation;	/* bumped at each change */
 	int			npolicies;
+	int			policies_skipped;	/* enabled rows not loaded: bad limit, over the cap */
 	PgmPolicy	policies[PGM_MAX_POLICIES];
 
 	/* action counters since server start */
