@@ -88,6 +88,8 @@ _PG_init(void)
 	pgm_utility_set_wrapper(pgm_slowlog_utility);
 	pgm_utility_add_database_user(&pgm_vacuum_database_user);
 	pgm_slowlog_install_hooks();
+	/* timeouts: each backend's startup application_name, and why it was signalled */
+	pgm_backend_slots_install_hooks();
 
 	/* the launcher enforces timeout policies between its sleeps */
 	pgm_launcher_set_tick(pgm_enforce_tick);

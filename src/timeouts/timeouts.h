@@ -95,6 +95,37 @@ typedef struct PgmTimeoutsShared
 
 extern PgmTimeoutsShared *pgm_timeouts;
 
+/* one per backend id (backend_slots.c says who writes what) */
+typedef struct PgmBackendSlot
+{
+	int			pid;			/* 0: free; written last */
+	char		startup_appname[NAMEDATALEN];	/* application_name at connection */
+	/* why the launcher signals it: set before the signal, flag last */
+	pg_atomic_uint32 reason_flag;
+	int32		reason_policy;
+	int32		reason_kind;	/* PgmLimitKind */
+	int64		reason_limit_us;
+	bool		reason_terminate;
+	TimestampTz reason_at;
+} PgmBackendSlot;
+
+/* the launcher's copy of one slot in use */
+typedef struct PgmBackendSlotCopy
+{
+	int			pid;
+	int			slot;
+	char		appname[NAMEDATALEN];
+} PgmBackendSlotCopy;
+
+/* backend_slots.c */
+extern Size pgm_backend_slots_size(void);
+extern void pgm_backend_slots_startup(void);
+extern void pgm_backend_slots_install_hooks(void);
+extern int	pgm_backend_slots_copy(PgmBackendSlotCopy *out);
+extern const PgmBackendSlotCopy *pgm_backend_slots_find(const PgmBackendSlotCopy *copy, int n, int pid);
+extern void pgm_backend_slots_set_reason(int slot, int pid, int32 policy_id, PgmLimitKind kind,
+										 int64 limit_us, bool terminate);
+
 /* timeouts_shmem.c */
 extern void pgm_timeouts_shmem_request(void);
 extern void pgm_timeouts_shmem_startup(void);
