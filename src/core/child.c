@@ -240,6 +240,21 @@ pgm_child_recover(MemoryContext cxt, const char *what)
 	FreeErrorData(edata);
 }
 
+/*
+ * After a pass, outside any transaction: flush this process's table and
+ * I/O statistics, as a backend does when it goes idle, so
+ * pg_stat_user_tables and autovacuum see what it wrote.  Flushes at most
+ * once a second (PGSTAT_MIN_INTERVAL); what is held back goes with the
+ * next call.  Every pgmanage process that writes tables calls it after
+ * each pass.
+ */
+void
+pgm_process_report_stats(void)
+{
+	Assert(!IsTransactionOrTransactionBlock());
+	(void) pgstat_report_stat(false);
+}
+
 /* a pass succeeded: the next error is logged even if it repeats the last */
 void
 pgm_child_error_cleared(void)

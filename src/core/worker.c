@@ -177,8 +177,7 @@ worker_pass(TimestampTz now)
 		worker_run_duty(worker_duties[i], &ctx);
 	}
 	pgstat_report_activity(STATE_IDLE, NULL);
-	/* outside a transaction: flushed at most once a second (PGSTAT_MIN_INTERVAL) */
-	(void) pgstat_report_stat(false);
+	pgm_process_report_stats();
 }
 
 void
