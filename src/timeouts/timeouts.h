@@ -2,6 +2,7 @@
  * timeouts/timeouts.h
  *		Timeout policies and pgm_kill_long: the policy cache and the queue
  *		of actions waiting for pgm_kill_log (shared memory of timeouts/),
+ *		the per-backend slots (startup application_name, signal reason),
  *		the enforcer the launcher runs, the worker's duties, and the rules
  *		of pg_cancel_backend that both ways of signalling follow.
  *

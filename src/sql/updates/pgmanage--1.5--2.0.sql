@@ -800,9 +800,9 @@ BEGIN
         RAISE WARNING 'pgmanage: timeout policy % had a limit beyond 100 years; it is now 100 years', r.id;
     END LOOP;
     UPDATE pgmanage.pgm_timeout_policy p SET
-        statement_timeout = pg_catalog.least(p.statement_timeout, interval '100 years'),
-        idle_in_transaction_timeout = pg_catalog.least(p.idle_in_transaction_timeout, interval '100 years'),
-        transaction_timeout = pg_catalog.least(p.transaction_timeout, interval '100 years')
+        statement_timeout = LEAST(p.statement_timeout, interval '100 years'),
+        idle_in_transaction_timeout = LEAST(p.idle_in_transaction_timeout, interval '100 years'),
+        transaction_timeout = LEAST(p.transaction_timeout, interval '100 years')
     WHERE p.statement_timeout OPERATOR(pg_catalog.>) interval '100 years'
        OR p.idle_in_transaction_timeout OPERATOR(pg_catalog.>) interval '100 years'
        OR p.transaction_timeout OPERATOR(pg_catalog.>) interval '100 years';
