@@ -52,7 +52,7 @@ $node->safe_psql('postgres', "SELECT pg_sleep(0.05) /* locked-$_ */") for 1 .. 5
 ok(within(15, "SELECT count(*) >= 5 FROM pgm_slow_queries WHERE statement LIKE '%locked-%'"),
 	'slow statements are still captured while the lock is held');
 is(pgm_status_field($node, 'worker', 'pid'), $wpid, 'the worker did not restart');
-is(pgm_log_count($node, qr/timeout policies: canceling statement due to lock timeout/), 1,
+is(pgm_log_count($node, qr/LOG:  pgmanage worker: timeout policies: canceling statement due to lock timeout/), 1,
 	'the lock timeout is logged once, not at every pass');
 $locker->query('COMMIT');
 $locker->quit;
