@@ -14,8 +14,9 @@ my $node = pgm_node('nopreload', preload => 0, extension => 0);
 sub run_ok
 {
 	my ($sql, $name) = @_;
+	# on_error_stop off: an ERROR ends the statement, never the session
 	my ($ret, $out, $err) = $node->psql('postgres', "$sql; SELECT 'alive'",
-		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+		on_error_stop => 0, extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 	like($out, qr/alive/, "$name: the session survives") or diag $err;
 	unlike($err, qr/FATAL/, "$name: no FATAL");
 	return $err;
