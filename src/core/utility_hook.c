@@ -43,12 +43,16 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "core/compat.h"
 #include "core/core.h"
 
 #define UTILITY_WAIT_MS 5000
 #define UTILITY_HOLD_MS 10000
 
 #define PGM_MAX_DATABASE_USERS 4
+
+/* wait event while DROP DATABASE waits for pgmanage's processes to leave (named on 17+) */
+static uint32 drop_wait_event = 0;
 
 static ProcessUtility_hook_type prev_utility_hook = NULL;
 static PgmUtilityWrapper utility_wrapper = NULL;
@@ -147,13 +151,13 @@ utility_may_proceed(Node *stmt, const char *dbname, ProcessUtilityContext contex
 	ReleaseSysCache(tup);
 
 	if (IsA(stmt, DropdbStmt))
-		return pg_database_ownercheck(dboid, GetUserId()) &&
+		return pgm_database_ownercheck(dboid, GetUserId()) &&
 			!is_template && dboid != MyDatabaseId;
 	if (IsA(stmt, RenameStmt))
 	{
 		const char *newname = ((RenameStmt *) stmt)->newname;
 
-		return pg_database_ownercheck(dboid, GetUserId()) &&
+		return pgm_database_ownercheck(dboid, GetUserId()) &&
 			utility_has_createdb() && dboid != MyDatabaseId &&
 			newname != NULL && !OidIsValid(get_database_oid(newname, true));
 	}
@@ -162,7 +166,7 @@ utility_may_proceed(Node *stmt, const char *dbname, ProcessUtilityContext contex
 		const char *newname = ((CreatedbStmt *) stmt)->dbname;
 
 		return utility_has_createdb() &&
-			(is_template || pg_database_ownercheck(dboid, GetUserId())) &&
+			(is_template || pgm_database_ownercheck(dboid, GetUserId())) &&
 			newname != NULL && !OidIsValid(get_database_oid(newname, true));
 	}
 	return false;
@@ -212,7 +216,7 @@ utility_release_database(const char *dbname)
 		if (gone)
 			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 10, PG_WAIT_EXTENSION);
+						 10, pgm_wait_event(&drop_wait_event, "PgmanageDropDatabase"));
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		waited += 10;

@@ -4,7 +4,7 @@
  *		status array: the application_name the client connected with, and
  *		why the launcher is about to signal it.
  *
- * One slot per backend id (MaxBackends of them), in shared memory of
+ * One slot per backend (MaxBackends of them, by backend id; core/compat.h), in shared memory of
  * timeouts/.  Each slot is written by two parties, each owning its fields:
  *
  * - the backend itself, once, at authentication (ClientAuthentication_hook):
@@ -41,12 +41,12 @@
 #include "libpq/auth.h"
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
-#include "storage/backendid.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "utils/elog.h"
 #include "utils/timestamp.h"
 
+#include "core/compat.h"
 #include "timeouts/timeouts.h"
 
 /* a reason not used within this long is stale */
@@ -154,10 +154,10 @@ slot_client_auth(Port *port, int status)
 	if (prev_client_auth_hook)
 		prev_client_auth_hook(port, status);
 	if (status != STATUS_OK || slots == NULL ||
-		MyBackendId == InvalidBackendId || MyBackendId > MaxBackends)
+		pgm_my_backend_slot() < 0 || pgm_my_backend_slot() >= MaxBackends)
 		return;
 	{
-		PgmBackendSlot *slot = &slots[MyBackendId - 1];
+		PgmBackendSlot *slot = &slots[pgm_my_backend_slot()];
 		char		name[NAMEDATALEN];
 		char	   *app = slot_startup_appname(port);
 		int			len;
@@ -167,7 +167,7 @@ slot_client_auth(Port *port, int status)
 		if (app != NULL)
 		{
 			strlcpy(name, app, sizeof(name));
-			pg_clean_ascii(name);
+			pgm_clean_ascii(name, sizeof(name));
 			len = strlen(name);
 			name[pg_mbcliplen(name, len, NAMEDATALEN - 1)] = '\0';
 		}
