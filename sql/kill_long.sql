@@ -6,6 +6,11 @@ SELECT * FROM pgm_kill_long('0 seconds');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM pgm_kill_long('-5 minutes');
 \echo :LAST_ERROR_SQLSTATE
+-- an interval beyond 64-bit microseconds is too large, not "not positive"
+SELECT * FROM pgm_kill_long('1000000 years');
+\echo :SQLSTATE
+SELECT * FROM pgm_kill_long('2147483647 days');
+\echo :SQLSTATE
 SELECT * FROM pgm_kill_long('1 minute', 'explode');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM pgm_kill_long('1 minute', NULL);

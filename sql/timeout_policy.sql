@@ -35,6 +35,18 @@ INSERT INTO pgm_timeout_policy (statement_timeout, action) VALUES ('1 minute', N
 \echo :LAST_ERROR_SQLSTATE
 UPDATE pgm_timeout_policy SET statement_timeout = '-1 second' WHERE role_name = 'nobody_here';
 \echo :LAST_ERROR_SQLSTATE
+-- limits beyond 100 years are refused: they cannot be represented (and a
+-- row that could not be loaded would once have disabled every policy)
+INSERT INTO pgm_timeout_policy (statement_timeout) VALUES ('300000 years');
+\echo :SQLSTATE
+INSERT INTO pgm_timeout_policy (idle_in_transaction_timeout) VALUES ('101 years');
+\echo :SQLSTATE
+INSERT INTO pgm_timeout_policy (transaction_timeout) VALUES ('2147483647 days');
+\echo :SQLSTATE
+UPDATE pgm_timeout_policy SET statement_timeout = '1000 years' WHERE role_name = 'nobody_here';
+\echo :SQLSTATE
+INSERT INTO pgm_timeout_policy (statement_timeout, enabled) VALUES ('100 years', false);
+\echo :SQLSTATE
 \set VERBOSITY default
 -- nothing stored was lost
 SELECT count(*) FROM pgm_timeout_policy;

@@ -10,9 +10,13 @@
  * its shared memory, its hooks, its worker duties, its retention rules,
  * its job kinds.  Capabilities never name each other.
  *
- * The settings are defined whatever the load path.  Everything else needs
+ * The settings are defined whatever the load path, except those that only
+ * server start can set (PGC_POSTMASTER: pgmanage.capture_buffer_size),
+ * which PostgreSQL refuses to create later (a FATAL that would end the
+ * session of CREATE EXTENSION or LOAD).  Everything else needs
  * shared_preload_libraries; the report functions work without it, since
- * they need nothing from here but the library being loaded.
+ * they need nothing from here but the library being loaded, and the rest
+ * says so (ERROR 55000, or a NOTICE for a policy that will not be enforced).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -69,7 +73,7 @@ _PG_init(void)
 {
 	int			i;
 
-	pgm_define_gucs();
+	pgm_define_gucs(process_shared_preload_libraries_in_progress);
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
@@ -85,6 +89,8 @@ _PG_init(void)
 	pgm_utility_set_wrapper(pgm_slowlog_utility);
 	pgm_utility_add_database_user(&pgm_vacuum_database_user);
 	pgm_slowlog_install_hooks();
+	/* timeouts: each backend's startup application_name, and why it was signalled */
+	pgm_backend_slots_install_hooks();
 
 	/* the launcher enforces timeout policies between its sleeps */
 	pgm_launcher_set_tick(pgm_enforce_tick);

@@ -223,7 +223,7 @@ void
 pgm_child_recover(MemoryContext cxt, const char *what)
 {
 	ErrorData  *edata = pgm_error_recover(cxt, false);
-	char		buf[PGM_ERROR_LEN];
+	char		buf[PGM_ERROR_LEN * 4];	/* pgm_proc_error cuts it on a character */
 
 	if (what)
 		snprintf(buf, sizeof(buf), "%s: %s", what, edata->message);
@@ -238,6 +238,21 @@ pgm_child_recover(MemoryContext cxt, const char *what)
 	}
 	pgm_proc_error(child_status, "%s", buf);
 	FreeErrorData(edata);
+}
+
+/*
+ * After a pass, outside any transaction: flush this process's table and
+ * I/O statistics, as a backend does when it goes idle, so
+ * pg_stat_user_tables and autovacuum see what it wrote.  Flushes at most
+ * once a second (PGSTAT_MIN_INTERVAL); what is held back goes with the
+ * next call.  Every pgmanage process that writes tables calls it after
+ * each pass.
+ */
+void
+pgm_process_report_stats(void)
+{
+	Assert(!IsTransactionOrTransactionBlock());
+	(void) pgstat_report_stat(false);
 }
 
 /* a pass succeeded: the next error is logged even if it repeats the last */

@@ -16,7 +16,9 @@
 
 #include "postgres.h"
 
+#include "catalog/pg_database.h"
 #include "common/base64.h"
+#include "common/string.h"
 #include "common/file_utils.h"
 #include "common/relpath.h"
 #include "executor/executor.h"
@@ -28,6 +30,13 @@
 #include "utils/memutils.h"
 #include "utils/relmapper.h"
 #include "utils/wait_event.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#if PG_VERSION_NUM >= 170000
+#include "storage/procnumber.h"
+#else
+#include "storage/backendid.h"
+#endif
 
 #if PG_VERSION_NUM < 150000
 #error "pgmanage needs PostgreSQL 15 or later"
@@ -243,6 +252,54 @@ pgm_b64_decode(const char *src, int len, uint8 *dst, int dstlen)
 	return pg_b64_decode(src, len, dst, dstlen);
 #else
 	return pg_b64_decode(src, len, (char *) dst, dstlen);
+#endif
+}
+
+/* ---- ownership checks -----------------------------------------------------
+ * 16: pg_database_ownercheck() and its siblings became
+ * object_ownercheck(classid, objectid, roleid).
+ */
+static inline bool
+pgm_database_ownercheck(Oid dboid, Oid roleid)
+{
+#if PG_VERSION_NUM >= 160000
+	return object_ownercheck(DatabaseRelationId, dboid, roleid);
+#else
+	return pg_database_ownercheck(dboid, roleid);
+#endif
+}
+
+/* ---- this backend's slot among MaxBackends ----------------------------------
+ * 17: BackendId (1-based, MyBackendId) became ProcNumber (0-based,
+ * MyProcNumber); regular backends have 0 .. MaxBackends - 1 either way.
+ * -1 when the process has none yet.
+ */
+static inline int
+pgm_my_backend_slot(void)
+{
+#if PG_VERSION_NUM >= 170000
+	return MyProcNumber == INVALID_PROC_NUMBER ? -1 : (int) MyProcNumber;
+#else
+	return MyBackendId == InvalidBackendId ? -1 : (int) MyBackendId - 1;
+#endif
+}
+
+/* ---- cleaning a client-supplied name ---------------------------------------
+ * 16: pg_clean_ascii(str) (in place) became pg_clean_ascii(str, flags),
+ * returning a palloc'd copy (non-ASCII bytes as \xNN instead of '?').
+ * pgm_clean_ascii cleans buf in place (it holds at most len - 1 bytes).
+ */
+static inline void
+pgm_clean_ascii(char *buf, int len)
+{
+#if PG_VERSION_NUM >= 160000
+	char	   *clean = pg_clean_ascii(buf, 0);
+
+	strlcpy(buf, clean, len);
+	pfree(clean);
+#else
+	(void) len;
+	pg_clean_ascii(buf);
 #endif
 }
 

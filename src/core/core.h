@@ -70,6 +70,7 @@ struct ErrorData;
 extern struct ErrorData *pgm_error_recover(MemoryContext cxt, bool emit);
 extern void pgm_child_recover(MemoryContext cxt, const char *what);
 extern void pgm_child_error_cleared(void);
+extern void pgm_process_report_stats(void);
 extern bool pgm_extension_ready(char *problem, int problem_len);
 
 /* ---- waking processes (core/wake.c) ---- */

@@ -17,6 +17,9 @@
 
 #include "datatype/timestamp.h"
 
+/* lock_timeout of every duty's transaction (a duty may SET LOCAL its own) */
+#define PGM_DUTY_LOCK_TIMEOUT_MS 500
+
 typedef struct PgmDutyContext
 {
 	TimestampTz now;			/* start of this pass */

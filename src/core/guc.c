@@ -151,8 +151,14 @@ guc_check_database(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/*
+ * Define every pgmanage.* setting.  The PGC_POSTMASTER ones only while
+ * preloading: PostgreSQL refuses to create them after startup with a
+ * FATAL, which would end the session of a CREATE EXTENSION, a LOAD or the
+ * first call of a report function in a server without the preload.
+ */
 void
-pgm_define_gucs(void)
+pgm_define_gucs(bool preloading)
 {
 	DefineCustomStringVariable("pgmanage.database",
 							   "Database in which the pgmanage worker runs and keeps its tables.",
@@ -236,14 +242,15 @@ pgm_define_gucs(void)
 							 0,
 							 NULL, NULL, NULL);
 
-	DefineCustomIntVariable("pgmanage.capture_buffer_size",
-							"Shared memory for slow statements waiting to be written to pgm_slow_queries.",
-							"Each entry takes about 9.5 kB; when the buffer is full the oldest entry is dropped and counted.",
-							&pgm_capture_buffer_kb,
-							4096, 64, 1024 * 1024,
-							PGC_POSTMASTER,
-							GUC_UNIT_KB,
-							NULL, NULL, NULL);
+	if (preloading)
+		DefineCustomIntVariable("pgmanage.capture_buffer_size",
+								"Shared memory for slow statements waiting to be written to pgm_slow_queries.",
+								"Each entry takes about 9.5 kB; when the buffer is full the oldest entry is dropped and counted.",
+								&pgm_capture_buffer_kb,
+								4096, 64, 1024 * 1024,
+								PGC_POSTMASTER,
+								GUC_UNIT_KB,
+								NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pgmanage.slow_queries_retention",
 							"How long rows of pgm_slow_queries are kept.",

@@ -60,6 +60,6 @@ extern double pgm_vacuum_freeze_age_fraction;
 extern double pgm_vacuum_bloat_pct;
 extern double pgm_reindex_bloat_pct;
 
-extern void pgm_define_gucs(void);
+extern void pgm_define_gucs(bool preloading);
 
 #endif							/* PGM_CORE_GUC_H */

@@ -33,6 +33,7 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -58,7 +59,8 @@ static const struct
 
 static BackgroundWorkerHandle *child_handle[PGM_NUM_CHILDREN];
 static bool child_stopping[PGM_NUM_CHILDREN];	/* asked to stop, not gone yet */
-static char missing_db_logged[NAMEDATALEN];
+/* why the children are not started, as last logged ("" when they are) */
+static char missing_db_logged[PGM_ERROR_LEN];
 static TimestampTz next_db_check = 0;
 static PgmLauncherTick launcher_tick = NULL;
 
@@ -131,10 +133,11 @@ launcher_stop_child(PgmChild which)
 /*
  * A database's OID, by a plain heap scan of pg_database: with no database
  * selected, the relcache may not be able to open its indexes yet (the
- * autovacuum launcher reads pg_database the same way).
+ * autovacuum launcher reads pg_database the same way).  *allowconn and
+ * *istemplate: its datallowconn and datistemplate.
  */
 static Oid
-launcher_database_oid(const char *dbname)
+launcher_database_oid(const char *dbname, bool *allowconn, bool *istemplate)
 {
 	Relation	rel;
 	TableScanDesc scan;
@@ -153,6 +156,8 @@ launcher_database_oid(const char *dbname)
 			db->datconnlimit != DATCONNLIMIT_INVALID_DB)
 		{
 			dboid = db->oid;
+			*allowconn = db->datallowconn;
+			*istemplate = db->datistemplate;
 			break;
 		}
 	}
@@ -192,6 +197,9 @@ launcher_supervise(TimestampTz now)
 	bool		any = false;
 	bool		hold;
 	Oid			dboid;
+	bool		allowconn = false;
+	bool		istemplate = false;
+	char		why[PGM_ERROR_LEN];
 	int			i;
 
 	bool		logged = false;
@@ -226,17 +234,37 @@ launcher_supervise(TimestampTz now)
 		return;
 	next_db_check = TimestampTzPlusMilliseconds(now, pgm_naptime_ms);
 
-	dboid = launcher_database_oid(pgm_database);
+	dboid = launcher_database_oid(pgm_database, &allowconn, &istemplate);
+	why[0] = '\0';
 	if (!OidIsValid(dboid))
+		snprintf(why, sizeof(why), "database \"%s\" does not exist", pgm_database);
+	else if (istemplate)
+		snprintf(why, sizeof(why), "database \"%s\" is a template database", pgm_database);
+	else if (!allowconn)
+		snprintf(why, sizeof(why), "database \"%s\" does not allow connections", pgm_database);
+	if (why[0] != '\0')
 	{
-		if (strcmp(missing_db_logged, pgm_database) != 0)
+		/*
+		 * Once per condition, not once per naptime: a child would FATAL at
+		 * each try (no connections) or stand in the way of every CREATE
+		 * DATABASE (a template's copies need it to themselves).
+		 */
+		if (strcmp(missing_db_logged, why) != 0)
 		{
-			ereport(LOG,
-					(errmsg("pgmanage: database \"%s\" named by pgmanage.database does not exist; waiting for it",
-							pgm_database),
-					 errhint("Create the database, or set pgmanage.database and reload.")));
-			pgm_proc_error(&pgm_shared->launcher, "database \"%s\" does not exist", pgm_database);
-			strlcpy(missing_db_logged, pgm_database, NAMEDATALEN);
+			if (!OidIsValid(dboid))
+				ereport(LOG,
+						(errmsg("pgmanage: database \"%s\" named by pgmanage.database does not exist; waiting for it",
+								pgm_database),
+						 errhint("Create the database, or set pgmanage.database and reload.")));
+			else
+				ereport(LOG,
+						(errmsg("pgmanage: %s; pgmanage's processes do not start there, waiting", why),
+						 istemplate
+						 ? errhint("Set pgmanage.database to a database that is not a template and reload.")
+						 : errhint("Run ALTER DATABASE %s ALLOW_CONNECTIONS true, or set pgmanage.database and reload.",
+								   quote_identifier(pgm_database))));
+			pgm_proc_error(&pgm_shared->launcher, "%s", why);
+			strlcpy(missing_db_logged, why, sizeof(missing_db_logged));
 		}
 		return;
 	}
@@ -245,6 +273,20 @@ launcher_supervise(TimestampTz now)
 	for (i = 0; i < PGM_NUM_CHILDREN; i++)
 		if (need_start[i])
 			launcher_start_child(i);
+}
+
+/* at exit: the slot keeps no pid or latch of a process that is gone */
+static void
+launcher_on_exit(int code, Datum arg)
+{
+	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
+	if (pgm_shared->launcher.pid == MyProcPid)
+	{
+		pgm_shared->launcher.pid = 0;
+		pgm_shared->launcher.latch = NULL;
+		pgm_shared->launcher.next_deadline = 0;
+	}
+	LWLockRelease(pgm_shared->lock);
 }
 
 void
@@ -265,6 +307,7 @@ pgm_launcher_main(Datum arg)
 	pgm_shared->launcher.started_at = GetCurrentTimestamp();
 	pgm_shared->launcher.latch = MyLatch;
 	LWLockRelease(pgm_shared->lock);
+	before_shmem_exit(launcher_on_exit, (Datum) 0);
 
 	ereport(LOG, (errmsg("pgmanage launcher started")));
 

@@ -6,6 +6,7 @@
  */
 #include "postgres.h"
 
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
@@ -106,16 +107,24 @@ pgm_shmem_initialized_at(void)
 	return pgm_shared ? pgm_shared->initialized_at : 0;
 }
 
-/* remember a process's last error (shown by pgm_status) */
+/*
+ * Remember a process's last error (shown by pgm_status), cut to
+ * PGM_ERROR_LEN - 1 bytes on a character boundary of the database
+ * encoding, so pgm_status() never returns half a character.
+ */
 void
 pgm_proc_error(PgmProcStatus *st, const char *fmt,...)
 {
 	va_list		ap;
-	char		buf[PGM_ERROR_LEN];
+	char		buf[PGM_ERROR_LEN * 4];
+	int			len;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	len = strlen(buf);
+	if (len >= PGM_ERROR_LEN)
+		buf[pg_mbcliplen(buf, len, PGM_ERROR_LEN - 1)] = '\0';
 	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
 	strlcpy(st->last_error, buf, sizeof(st->last_error));
 	st->last_error_at = GetCurrentTimestamp();

@@ -9,7 +9,12 @@
  * launcher to stay away from it for a while and stops them; the other
  * processes registered with pgm_utility_add_database_user (the VACUUM
  * workers of scheduled VACUUM, whose runs are recorded as cancelled) are
- * asked to leave it too.  It waits (at most UTILITY_WAIT_MS) for them to
+ * asked to leave it too.  It does so only once the command is known to
+ * proceed past PostgreSQL's own checks (utility_may_proceed): run outside
+ * a transaction block where PostgreSQL requires it, by a role that may run
+ * it (owner of the database, CREATEDB where needed, checked with
+ * PostgreSQL's own functions), on a database that exists and may be
+ * dropped or renamed.  A command that would fail anyway stops nothing.  It waits (at most UTILITY_WAIT_MS) for them to
  * leave, then runs the command.  The launcher starts the worker again once
  * the database exists (under whichever name pgmanage.database gives).
  *
@@ -23,12 +28,19 @@
 
 #include <signal.h>
 
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
 #include "commands/defrem.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "pgstat.h"
 #include "storage/latch.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "core/compat.h"
@@ -84,6 +96,80 @@ utility_exclusive_db(Node *stmt)
 		}
 	}
 	return NULL;
+}
+
+/* the role has CREATEDB (dbcommands.c's have_createdb_privilege is static) */
+static bool
+utility_has_createdb(void)
+{
+	HeapTuple	tup;
+	bool		result = false;
+
+	if (superuser())
+		return true;
+	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(GetUserId()));
+	if (HeapTupleIsValid(tup))
+	{
+		result = ((Form_pg_authid) GETSTRUCT(tup))->rolcreatedb;
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+/*
+ * Will PostgreSQL run this command on database "dbname", as far as what
+ * it checks before it needs the database to itself?  The same checks, in
+ * the same terms, as dropdb(), RenameDatabase() and createdb() make:
+ * outside a transaction block (DROP and CREATE DATABASE), the database
+ * exists, the role owns it (DROP, RENAME; CREATE ... TEMPLATE of a
+ * database that is not a template), has CREATEDB (RENAME, CREATE), and it
+ * is not the current database or (DROP) a template.  When false, the
+ * command fails on its own, and nothing of pgmanage's is touched.
+ */
+static bool
+utility_may_proceed(Node *stmt, const char *dbname, ProcessUtilityContext context)
+{
+	bool		top_level = (context == PROCESS_UTILITY_TOPLEVEL);
+	bool		needs_no_xact_block = IsA(stmt, DropdbStmt) || IsA(stmt, CreatedbStmt);
+	HeapTuple	tup;
+	Form_pg_database db;
+	Oid			dboid;
+	bool		is_template;
+
+	/* PreventInTransactionBlock's conditions, without its ERROR */
+	if (needs_no_xact_block &&
+		(!top_level || IsTransactionBlock() || IsSubTransaction() ||
+		 (MyXactFlags & XACT_FLAGS_PIPELINING)))
+		return false;
+
+	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(get_database_oid(dbname, true)));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	db = (Form_pg_database) GETSTRUCT(tup);
+	dboid = db->oid;
+	is_template = db->datistemplate;
+	ReleaseSysCache(tup);
+
+	if (IsA(stmt, DropdbStmt))
+		return pgm_database_ownercheck(dboid, GetUserId()) &&
+			!is_template && dboid != MyDatabaseId;
+	if (IsA(stmt, RenameStmt))
+	{
+		const char *newname = ((RenameStmt *) stmt)->newname;
+
+		return pgm_database_ownercheck(dboid, GetUserId()) &&
+			utility_has_createdb() && dboid != MyDatabaseId &&
+			newname != NULL && !OidIsValid(get_database_oid(newname, true));
+	}
+	if (IsA(stmt, CreatedbStmt))
+	{
+		const char *newname = ((CreatedbStmt *) stmt)->dbname;
+
+		return utility_has_createdb() &&
+			(is_template || pgm_database_ownercheck(dboid, GetUserId())) &&
+			newname != NULL && !OidIsValid(get_database_oid(newname, true));
+	}
+	return false;
 }
 
 static void
@@ -160,7 +246,8 @@ pgm_process_utility(PlannedStmt *pstmt, const char *queryString,
 {
 	const char *dbname = utility_exclusive_db(pstmt->utilityStmt);
 
-	if (dbname != NULL && pgm_shared != NULL)
+	if (dbname != NULL && pgm_shared != NULL &&
+		utility_may_proceed(pstmt->utilityStmt, dbname, context))
 		utility_release_database(dbname);
 
 	if (utility_wrapper)

@@ -8,7 +8,8 @@
  * its process now; work written to a table wakes it at COMMIT.  A trigger or function that changed what a child works from (policies,
  * jobs, the webhook outbox) calls pgm_wake_at_commit(); at COMMIT the
  * optional flag is raised first, then the child's latch is set, so the
- * child sees the committed rows when it wakes.  A rollback wakes no one.
+ * child sees the committed rows when it wakes.  A rollback wakes no one,
+ * and neither does PREPARE TRANSACTION (its state is cleared there too).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -48,6 +49,15 @@ commit_wake_callback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			break;
+		case XACT_EVENT_PREPARE:
+			/*
+			 * PREPARE TRANSACTION: this session's transaction is over, its
+			 * COMMIT PREPARED comes later (perhaps from another session,
+			 * where no callback knows of it).  Forget the wake-up, so the
+			 * session's next transaction does not inherit it; the child
+			 * finds the change at its next periodic pass.
+			 */
 			break;
 		default:
 			return;

@@ -10,6 +10,14 @@
  * pgm_status(), rolled back and retried at the next pass: the worker never
  * crash-loops.  Nothing here waits on the network or holds a lock across
  * the sleep, so DROP EXTENSION waits at most for one short pass.
+ *
+ * Every duty's transaction runs with lock_timeout = PGM_DUTY_LOCK_TIMEOUT_MS
+ * (SET LOCAL: a duty may set its own), so a lock held on one of pgmanage's
+ * tables delays that duty only: it fails with "canceling statement due to
+ * lock timeout" (shown in pgm_status(), logged once) and the other duties
+ * of the pass run.  After each pass, outside any transaction, the worker
+ * reports its table statistics (pgstat_report_stat), as a backend does when
+ * it goes idle, so pg_stat_user_tables and autovacuum see its writes.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -33,6 +41,7 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -77,6 +86,9 @@ worker_run_duty(const PgmDuty *duty, PgmDutyContext *ctx)
 	{
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
+		(void) set_config_option("lock_timeout", CppAsString2(PGM_DUTY_LOCK_TIMEOUT_MS),
+								 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+								 true, 0, false);
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, duty->name);
@@ -169,6 +181,7 @@ worker_pass(TimestampTz now)
 		worker_run_duty(worker_duties[i], &ctx);
 	}
 	pgstat_report_activity(STATE_IDLE, NULL);
+	pgm_process_report_stats();
 }
 
 void

@@ -17,6 +17,7 @@ CREATE FUNCTION pgmanage.pgm_status(
     OUT last_wake timestamptz,
     OUT next_deadline timestamptz,
     OUT policies_loaded integer,
+    OUT policies_skipped integer,
     OUT extension_found boolean,
     OUT statements_cancelled bigint,
     OUT sessions_terminated bigint,

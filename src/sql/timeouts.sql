@@ -33,11 +33,14 @@ CREATE TABLE pgmanage.pgm_timeout_policy (
         CONSTRAINT pgm_timeout_policy_application_name_pattern CHECK (application_name <> '' AND octet_length(application_name) < 64),
     client_addr cidr,
     statement_timeout interval
-        CONSTRAINT pgm_timeout_policy_statement_timeout_positive CHECK (statement_timeout > interval '0'),
+        CONSTRAINT pgm_timeout_policy_statement_timeout_positive CHECK (statement_timeout > interval '0')
+        CONSTRAINT pgm_timeout_policy_statement_timeout_max_100_years CHECK (statement_timeout <= interval '100 years'),
     idle_in_transaction_timeout interval
-        CONSTRAINT pgm_timeout_policy_idle_in_transaction_timeout_positive CHECK (idle_in_transaction_timeout > interval '0'),
+        CONSTRAINT pgm_timeout_policy_idle_in_transaction_timeout_positive CHECK (idle_in_transaction_timeout > interval '0')
+        CONSTRAINT pgm_timeout_policy_idle_in_transaction_timeout_max_100_years CHECK (idle_in_transaction_timeout <= interval '100 years'),
     transaction_timeout interval
-        CONSTRAINT pgm_timeout_policy_transaction_timeout_positive CHECK (transaction_timeout > interval '0'),
+        CONSTRAINT pgm_timeout_policy_transaction_timeout_positive CHECK (transaction_timeout > interval '0')
+        CONSTRAINT pgm_timeout_policy_transaction_timeout_max_100_years CHECK (transaction_timeout <= interval '100 years'),
     action text NOT NULL DEFAULT 'cancel'
         CONSTRAINT pgm_timeout_policy_action_valid CHECK (action IN ('cancel', 'terminate')),
     exempt_superusers boolean NOT NULL DEFAULT true,
@@ -57,6 +60,35 @@ COMMENT ON FUNCTION pgmanage.pgm_policy_changed() IS 'pgmanage (internal): trigg
 CREATE TRIGGER pgm_timeout_policy_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgmanage.pgm_timeout_policy
     FOR EACH STATEMENT EXECUTE FUNCTION pgmanage.pgm_policy_changed();
+
+-- The launcher enforces at most 256 enabled policies (PGM_MAX_POLICIES in
+-- src/timeouts/timeouts.h): the 257th is refused here, not ignored later.
+-- Inserts that enable a policy are serialized (an advisory lock on the
+-- table's OID), so two sessions cannot both take the last place.
+CREATE FUNCTION pgmanage.pgm_policy_check() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF NEW.enabled AND (TG_OP = 'INSERT' OR NOT OLD.enabled) THEN
+        PERFORM pg_catalog.pg_advisory_xact_lock(TG_RELID::pg_catalog.int8);
+        SELECT count(*) INTO n FROM pgmanage.pgm_timeout_policy p
+        WHERE p.enabled AND p.id OPERATOR(pg_catalog.<>) NEW.id;
+        IF n OPERATOR(pg_catalog.>=) 256 THEN
+            RAISE EXCEPTION 'too many enabled timeout policies'
+                USING ERRCODE = '54000',
+                      DETAIL = pg_catalog.format('pgmanage enforces at most 256 enabled policies; %s are enabled.', n),
+                      HINT = 'Disable or delete a policy, or let one policy cover more sessions (a role, an application_name pattern, a client_addr network).';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION pgmanage.pgm_policy_check() IS 'pgmanage (internal): trigger on pgm_timeout_policy, refuses a 257th enabled policy';
+CREATE TRIGGER pgm_timeout_policy_check
+    BEFORE INSERT OR UPDATE OF enabled ON pgmanage.pgm_timeout_policy
+    FOR EACH ROW EXECUTE FUNCTION pgmanage.pgm_policy_check();
 
 -- Every cancel and terminate, by a policy or by pgm_kill_long().
 CREATE TABLE pgmanage.pgm_kill_log (
@@ -93,3 +125,4 @@ REVOKE ALL ON pgmanage.pgm_timeout_policy, pgmanage.pgm_kill_log FROM PUBLIC;
 GRANT SELECT ON pgmanage.pgm_timeout_policy TO pg_read_all_stats;
 GRANT SELECT ON pgmanage.pgm_kill_log TO pg_read_all_stats;
 REVOKE ALL ON FUNCTION pgmanage.pgm_policy_changed() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgmanage.pgm_policy_check() FROM PUBLIC;

@@ -17,6 +17,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_authid.h"
 #include "commands/dbcommands.h"
+#include "common/int.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -33,14 +34,18 @@ PG_FUNCTION_INFO_V1(pgm_kill_long);
 
 /*
  * An interval's length in microseconds, months counted as 30 days (as
- * interval comparison does).
+ * interval comparison does).  False when it does not fit in 64 bits.
  */
-static int64
-kill_long_interval_usecs(const Interval *span)
+static bool
+kill_long_interval_usecs(const Interval *span, int64 *out)
 {
-	return span->time +
-		(int64) span->day * USECS_PER_DAY +
-		(int64) span->month * DAYS_PER_MONTH * USECS_PER_DAY;
+	int64		days_us;
+
+	if (pg_mul_s64_overflow((int64) span->day + (int64) span->month * DAYS_PER_MONTH,
+							USECS_PER_DAY, &days_us) ||
+		pg_add_s64_overflow(days_us, span->time, out))
+		return false;
+	return true;
 }
 
 static Datum
@@ -73,7 +78,11 @@ pgm_kill_long(PG_FUNCTION_ARGS)
 				 errmsg("max_duration must not be NULL"),
 				 errhint("Pass a positive interval, for example '5 minutes'.")));
 	limit = PG_GETARG_INTERVAL_P(0);
-	limit_us = kill_long_interval_usecs(limit);
+	if (!kill_long_interval_usecs(limit, &limit_us))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_duration is too large"),
+				 errhint("Pass an interval of at most a few thousand years, for example '5 minutes'.")));
 	if (limit_us <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -70,6 +70,23 @@ static int	nacted = 0;
 
 static MemoryContext enforce_cxt = NULL;
 
+/*
+ * The application_name each backend connected with (backend_slots.c),
+ * copied once per pass: application policies match it, not the name a
+ * session gives itself later.
+ */
+static PgmBackendSlotCopy *slot_copy = NULL;
+static int	nslot_copy = 0;
+
+static const char *
+enforce_appname(const PgBackendStatus *be)
+{
+	const PgmBackendSlotCopy *c = pgm_backend_slots_find(slot_copy, nslot_copy, be->st_procpid);
+
+	/* no slot (it authenticated before the library was preloaded?): the current name */
+	return c ? c->appname : be->st_appname;
+}
+
 /* roles as read this pass (lazily), for superuser status and names */
 typedef struct EnforceRole
 {
@@ -247,7 +264,7 @@ enforce_match(const PgBackendStatus *be, int best[ENFORCE_KINDS])
 			continue;
 		if (OidIsValid(pol->dbid) && pol->dbid != be->st_databaseid)
 			continue;
-		if (pol->match_app && !enforce_like(be->st_appname, pol->app_pattern))
+		if (pol->match_app && !enforce_like(enforce_appname(be), pol->app_pattern))
 			continue;
 		if (pol->match_addr && !enforce_addr_match(pol, &be->st_clientaddr))
 			continue;
@@ -439,6 +456,14 @@ enforce_act(const EnforceDue *due, TimestampTz now)
 		rec.policy_id = pol->id;
 		rec.limit_kind = kind;
 		rec.terminate = terminate;
+		{
+			/* the backend's error message will say why (backend_slots.c) */
+			const PgmBackendSlotCopy *c = pgm_backend_slots_find(slot_copy, nslot_copy, be->st_procpid);
+
+			if (c != NULL)
+				pgm_backend_slots_set_reason(c->slot, c->pid, pol->id, kind,
+											 enforce_limit_us(pol, kind), terminate);
+		}
 		rec.succeeded = pgm_send_signal(be->st_procpid,
 										terminate ? PGM_ACTION_TERMINATE : PGM_ACTION_CANCEL,
 										&err);
@@ -502,6 +527,8 @@ pgm_enforce_tick(TimestampTz now)
 	oldcxt = MemoryContextSwitchTo(enforce_cxt);
 	roles = NULL;
 	due = palloc(sizeof(EnforceDue) * ENFORCE_MAX_DUE);
+	slot_copy = palloc(sizeof(PgmBackendSlotCopy) * MaxBackends);
+	nslot_copy = pgm_backend_slots_copy(slot_copy);
 
 	pgstat_clear_backend_activity_snapshot();
 	n = pgstat_fetch_stat_numbackends();
@@ -552,6 +579,8 @@ pgm_enforce_tick(TimestampTz now)
 	CommitTransactionCommand();
 	MemoryContextReset(enforce_cxt);
 	roles = NULL;
+	slot_copy = NULL;
+	nslot_copy = 0;
 
 	/* sleep until the next deadline, no longer than naptime or the shortest limit */
 	if (shortest_limit_us > 0 && shortest_limit_us / 1000 < timeout_ms)

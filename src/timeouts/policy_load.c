@@ -10,11 +10,19 @@
  * resolved to OIDs here, so the launcher matches backends without any
  * catalog access; a policy naming a role or database that does not exist
  * matches nothing.
+ *
+ * One bad row never disables the others: a limit that cannot be
+ * represented (the table's CHECK constraints refuse them, but a row may
+ * predate them) and enabled policies beyond the first PGM_MAX_POLICIES
+ * (the BEFORE trigger pgm_policy_check refuses them at INSERT) are skipped
+ * and counted (pgm_status().policies_skipped); what was skipped is logged
+ * once, when it changes, not at every reload.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "common/int.h"
 #include "catalog/namespace.h"
 #include "commands/dbcommands.h"
 #include "commands/trigger.h"
@@ -42,17 +50,49 @@ pgm_policy_changed(PG_FUNCTION_ARGS)
 				 errmsg("pgm_policy_changed() must be called as a trigger")));
 	if (pgm_timeouts != NULL)
 		pgm_wake_at_commit(PGM_CHILD_WORKER, &pgm_timeouts->policy_reload_requested);
+	else
+		ereport(NOTICE,
+				(errmsg("pgmanage is not loaded through shared_preload_libraries: timeout policies are not enforced"),
+				 errhint("Add pgmanage to shared_preload_libraries in postgresql.conf and restart the server.")));
 	return PointerGetDatum(NULL);
 }
 
-static int64
-policy_get_int64(HeapTuple tup, TupleDesc desc, int col)
+/* the longest limit the loader accepts (the table's CHECK says 100 years) */
+#define POLICY_MAX_US ((int64) 200 * 31557600 * USECS_PER_SEC)
+
+/*
+ * An interval column in microseconds, as date_part('epoch', ...) counts it
+ * (a year is 365.25 days, a month 30 days); 0 when NULL.  False when it
+ * does not fit or is beyond POLICY_MAX_US.
+ */
+static bool
+policy_get_usecs(HeapTuple tup, TupleDesc desc, int col, int64 *out)
 {
 	bool		isnull;
 	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+	Interval   *iv;
+	int64		years_us;
+	int64		days_us;
+	int64		us;
 
-	return isnull ? 0 : DatumGetInt64(d);
+	*out = 0;
+	if (isnull)
+		return true;
+	iv = DatumGetIntervalP(d);
+	if (pg_mul_s64_overflow((int64) (iv->month / MONTHS_PER_YEAR),
+							(int64) 31557600 * USECS_PER_SEC, &years_us) ||
+		pg_mul_s64_overflow((int64) iv->day + (int64) (iv->month % MONTHS_PER_YEAR) * DAYS_PER_MONTH,
+							USECS_PER_DAY, &days_us) ||
+		pg_add_s64_overflow(years_us, days_us, &us) ||
+		pg_add_s64_overflow(us, iv->time, &us) ||
+		us > POLICY_MAX_US)
+		return false;
+	*out = us;
+	return true;
 }
+
+/* what the last load skipped, as logged (logged again only when it changes) */
+static char skipped_logged[PGM_ERROR_LEN];
 
 /*
  * Read the enabled policies (in id order) and publish them.  Runs inside
@@ -62,24 +102,27 @@ static int
 policy_load(void)
 {
 	StringInfoData sql;
+	StringInfoData bad;
 	PgmPolicy  *loaded;
 	int			n = 0;
+	int			nbad = 0;
+	int			nover = 0;
 	uint64		i;
 	bool		changed;
+	char		summary[PGM_ERROR_LEN];
 
 	initStringInfo(&sql);
+	initStringInfo(&bad);
 	appendStringInfo(&sql,
 					 "SELECT id, role_name::text, database_name::text, application_name, client_addr,"
-					 " (pg_catalog.date_part('epoch', statement_timeout) * 1000000)::int8,"
-					 " (pg_catalog.date_part('epoch', idle_in_transaction_timeout) * 1000000)::int8,"
-					 " (pg_catalog.date_part('epoch', transaction_timeout) * 1000000)::int8,"
+					 " statement_timeout, idle_in_transaction_timeout, transaction_timeout,"
 					 " action OPERATOR(pg_catalog.=) 'terminate', exempt_superusers"
 					 " FROM " PGM_SCHEMA ".pgm_timeout_policy WHERE enabled ORDER BY id");
 	if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pgm_timeout_policy");
 
 	loaded = palloc0(sizeof(PgmPolicy) * PGM_MAX_POLICIES);
-	for (i = 0; i < SPI_processed && n < PGM_MAX_POLICIES; i++)
+	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -91,8 +134,22 @@ policy_load(void)
 		bool		addr_isnull;
 		Datum		addr = SPI_getbinval(tup, desc, 5, &addr_isnull);
 
+		if (n >= PGM_MAX_POLICIES)
+		{
+			nover++;
+			continue;
+		}
 		memset(pol, 0, sizeof(PgmPolicy));
 		pol->id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		if (!policy_get_usecs(tup, desc, 6, &pol->statement_us) ||
+			!policy_get_usecs(tup, desc, 7, &pol->idle_xact_us) ||
+			!policy_get_usecs(tup, desc, 8, &pol->xact_us))
+		{
+			/* unrepresentable: skip this row, keep the others */
+			appendStringInfo(&bad, "%s%d", nbad > 0 ? ", " : "", pol->id);
+			nbad++;
+			continue;
+		}
 		if (role)
 		{
 			pol->roleid = get_role_oid(role, true);
@@ -119,19 +176,43 @@ policy_load(void)
 			pol->addr_bits = ip_bits(ip);
 			memcpy(pol->addr, ip_addr(ip), ip_addrsize(ip));
 		}
-		pol->statement_us = policy_get_int64(tup, desc, 6);
-		pol->idle_xact_us = policy_get_int64(tup, desc, 7);
-		pol->xact_us = policy_get_int64(tup, desc, 8);
 		pol->terminate = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
 		pol->exempt_superusers = DatumGetBool(SPI_getbinval(tup, desc, 10, &isnull));
 		pol->specificity = (role ? 8 : 0) + (db ? 4 : 0) + (app ? 2 : 0) + (pol->match_addr ? 1 : 0);
 		n++;
 	}
-	if (SPI_processed > PGM_MAX_POLICIES)
-		ereport(WARNING,
-				(errmsg("pgmanage: only the first %d enabled timeout policies are enforced", PGM_MAX_POLICIES)));
+
+	/* say what was skipped, once per change */
+	summary[0] = '\0';
+	if (nbad > 0)
+		snprintf(summary, sizeof(summary),
+				 "timeout policies not enforced: limit out of range in polic%s %s",
+				 nbad > 1 ? "ies" : "y", bad.data);
+	else if (nover > 0)
+		snprintf(summary, sizeof(summary),
+				 "timeout policies not enforced: %d enabled beyond the first %d",
+				 nover, PGM_MAX_POLICIES);
+	if (nbad > 0 && nover > 0)
+		snprintf(summary + strlen(summary), sizeof(summary) - strlen(summary),
+				 "; %d enabled beyond the first %d", nover, PGM_MAX_POLICIES);
+	if (strcmp(summary, skipped_logged) != 0)
+	{
+		if (summary[0] != '\0')
+		{
+			ereport(WARNING,
+					(errmsg("pgmanage: %s", summary),
+					 errdetail("The other policies are enforced."),
+					 errhint("Fix or disable the policies named; at most %d enabled policies are enforced.",
+							 PGM_MAX_POLICIES)));
+			pgm_proc_error(&pgm_shared->children[PGM_CHILD_WORKER], "%s", summary);
+		}
+		else if (skipped_logged[0] != '\0')
+			ereport(LOG, (errmsg("pgmanage: every enabled timeout policy is enforced again")));
+		strlcpy(skipped_logged, summary, sizeof(skipped_logged));
+	}
 
 	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
+	pgm_timeouts->policies_skipped = nbad + nover;
 	changed = (n != pgm_timeouts->npolicies ||
 			   memcmp(loaded, pgm_timeouts->policies, sizeof(PgmPolicy) * n) != 0);
 	if (changed)
@@ -144,6 +225,7 @@ policy_load(void)
 	if (changed)
 		pgm_wake_launcher();
 	pfree(loaded);
+	pfree(bad.data);
 	return n;
 }
 
@@ -160,7 +242,9 @@ pgm_policy_clear(void)
 		pgm_timeouts->npolicies = 0;
 		pgm_timeouts->policy_generation++;
 	}
+	pgm_timeouts->policies_skipped = 0;
 	LWLockRelease(pgm_shared->lock);
+	skipped_logged[0] = '\0';
 	/* called on every pass while the extension is missing: wake only on a change */
 	if (changed)
 		pgm_wake_launcher();

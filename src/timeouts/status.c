@@ -19,13 +19,13 @@
 
 PG_FUNCTION_INFO_V1(pgm_status);
 
-#define STATUS_COLS 17
+#define STATUS_COLS 18
 #define STATUS_COUNTERS 6
 
 static void
 status_emit(ReturnSetInfo *rsinfo, const char *name, const PgmProcStatus *st,
 			const char *db, Datum *counters, bool *counter_nulls, int npolicies,
-			bool ext_found, bool show_ext)
+			int nskipped, bool ext_found, bool show_ext)
 {
 	Datum		values[STATUS_COLS];
 	bool		nulls[STATUS_COLS];
@@ -45,17 +45,18 @@ status_emit(ReturnSetInfo *rsinfo, const char *name, const PgmProcStatus *st,
 	values[6] = TimestampTzGetDatum(st->next_deadline);
 	nulls[6] = (st->next_deadline == 0);
 	values[7] = Int32GetDatum(npolicies);
-	values[8] = BoolGetDatum(ext_found);
-	nulls[8] = !show_ext;
+	values[8] = Int32GetDatum(nskipped);
+	values[9] = BoolGetDatum(ext_found);
+	nulls[9] = !show_ext;
 	for (i = 0; i < STATUS_COUNTERS; i++)
 	{
-		values[9 + i] = counters[i];
-		nulls[9 + i] = counter_nulls[i];
+		values[10 + i] = counters[i];
+		nulls[10 + i] = counter_nulls[i];
 	}
-	values[15] = CStringGetTextDatum(st->last_error);
-	nulls[15] = (st->last_error[0] == '\0');
-	values[16] = TimestampTzGetDatum(st->last_error_at);
-	nulls[16] = (st->last_error_at == 0);
+	values[16] = CStringGetTextDatum(st->last_error);
+	nulls[16] = (st->last_error[0] == '\0');
+	values[17] = TimestampTzGetDatum(st->last_error_at);
+	nulls[17] = (st->last_error_at == 0);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
@@ -68,6 +69,7 @@ pgm_status(PG_FUNCTION_ARGS)
 	PgmProcStatus sender;
 	char		worker_db[NAMEDATALEN];
 	int			npolicies;
+	int			nskipped;
 	int			pending;
 	bool		ext_found;
 	Datum		counters[STATUS_COUNTERS];
@@ -82,6 +84,7 @@ pgm_status(PG_FUNCTION_ARGS)
 	sender = pgm_shared->children[PGM_CHILD_SENDER];
 	strlcpy(worker_db, pgm_shared->children[PGM_CHILD_WORKER].database, NAMEDATALEN);
 	npolicies = pgm_timeouts->npolicies;
+	nskipped = pgm_timeouts->policies_skipped;
 	pending = pgm_timeouts->queue_count;
 	ext_found = pgm_shared->extension_found;
 	LWLockRelease(pgm_shared->lock);
@@ -97,17 +100,17 @@ pgm_status(PG_FUNCTION_ARGS)
 	counter_nulls[0] = counter_nulls[1] = counter_nulls[2] = false;
 	counter_nulls[3] = counter_nulls[4] = counter_nulls[5] = true;
 	status_emit(rsinfo, "launcher", &launcher, NULL, counters, counter_nulls,
-				npolicies, false, false);
+				npolicies, nskipped, false, false);
 
 	/* worker: the kill-log rows it wrote, has waiting, dropped */
 	counter_nulls[0] = counter_nulls[1] = counter_nulls[2] = true;
 	counter_nulls[3] = counter_nulls[4] = counter_nulls[5] = false;
 	status_emit(rsinfo, "worker", &worker, worker_db[0] ? worker_db : pgm_database,
-				counters, counter_nulls, npolicies, ext_found, true);
+				counters, counter_nulls, npolicies, nskipped, ext_found, true);
 
 	/* sender: its figures are in pgm_endpoint_status and pgm_events */
 	counter_nulls[3] = counter_nulls[4] = counter_nulls[5] = true;
 	status_emit(rsinfo, "sender", &sender, sender.database[0] ? sender.database : pgm_database,
-				counters, counter_nulls, npolicies, ext_found, true);
+				counters, counter_nulls, npolicies, nskipped, ext_found, true);
 	return (Datum) 0;
 }

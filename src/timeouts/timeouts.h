@@ -2,6 +2,7 @@
  * timeouts/timeouts.h
  *		Timeout policies and pgm_kill_long: the policy cache and the queue
  *		of actions waiting for pgm_kill_log (shared memory of timeouts/),
+ *		the per-backend slots (startup application_name, signal reason),
  *		the enforcer the launcher runs, the worker's duties, and the rules
  *		of pg_cancel_backend that both ways of signalling follow.
  *
@@ -73,6 +74,7 @@ typedef struct PgmTimeoutsShared
 	/* policy cache, filled by the worker's policy duty */
 	uint64		policy_generation;	/* bumped at each change */
 	int			npolicies;
+	int			policies_skipped;	/* enabled rows not loaded: bad limit, over the cap */
 	PgmPolicy	policies[PGM_MAX_POLICIES];
 
 	/* action counters since server start */
@@ -93,6 +95,37 @@ typedef struct PgmTimeoutsShared
 } PgmTimeoutsShared;
 
 extern PgmTimeoutsShared *pgm_timeouts;
+
+/* one per backend id (backend_slots.c says who writes what) */
+typedef struct PgmBackendSlot
+{
+	int			pid;			/* 0: free; written last */
+	char		startup_appname[NAMEDATALEN];	/* application_name at connection */
+	/* why the launcher signals it: set before the signal, flag last */
+	pg_atomic_uint32 reason_flag;
+	int32		reason_policy;
+	int32		reason_kind;	/* PgmLimitKind */
+	int64		reason_limit_us;
+	bool		reason_terminate;
+	TimestampTz reason_at;
+} PgmBackendSlot;
+
+/* the launcher's copy of one slot in use */
+typedef struct PgmBackendSlotCopy
+{
+	int			pid;
+	int			slot;
+	char		appname[NAMEDATALEN];
+} PgmBackendSlotCopy;
+
+/* backend_slots.c */
+extern Size pgm_backend_slots_size(void);
+extern void pgm_backend_slots_startup(void);
+extern void pgm_backend_slots_install_hooks(void);
+extern int	pgm_backend_slots_copy(PgmBackendSlotCopy *out);
+extern const PgmBackendSlotCopy *pgm_backend_slots_find(const PgmBackendSlotCopy *copy, int n, int pid);
+extern void pgm_backend_slots_set_reason(int slot, int pid, int32 policy_id, PgmLimitKind kind,
+										 int64 limit_us, bool terminate);
 
 /* timeouts_shmem.c */
 extern void pgm_timeouts_shmem_request(void);

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * timeouts/timeouts_shmem.c
  *		The shared memory of timeouts/: the policy cache, the action
- *		counters, and the queue of kill records waiting for pgm_kill_log.
+ *		counters, the queue of kill records waiting for pgm_kill_log, and
+ *		(allocated here, kept by backend_slots.c) the per-backend slots.
  *
  * The queue is a fixed ring: when it is full (say on a standby, where
  * nothing can be written), the oldest record is dropped and counted in
@@ -21,6 +22,7 @@ void
 pgm_timeouts_shmem_request(void)
 {
 	RequestAddinShmemSpace(MAXALIGN(sizeof(PgmTimeoutsShared)));
+	RequestAddinShmemSpace(MAXALIGN(pgm_backend_slots_size()));
 }
 
 /* with AddinShmemInitLock held */
@@ -41,6 +43,7 @@ pgm_timeouts_shmem_startup(void)
 		/* the worker loads the policies at its first pass */
 		pg_atomic_init_u32(&pgm_timeouts->policy_reload_requested, 1);
 	}
+	pgm_backend_slots_startup();
 }
 
 void

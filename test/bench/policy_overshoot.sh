@@ -42,7 +42,7 @@ for r in $(seq "$ROUNDS"); do
     done
     for i in $(seq 0 $((N - 1))); do
         l=$(limit_ms "$i")
-        grep -q 'canceling statement due to user request' "$bench_dir/p_$i.out" ||
+        grep -q 'canceling statement due to pgmanage timeout policy' "$bench_dir/p_$i.out" ||
             { echo "session ov_$i was not cancelled:"; cat "$bench_dir/p_$i.out"; exit 1; }
         grep -q 'canceling statement due to statement timeout' "$bench_dir/r_$i.out" ||
             { echo "session ref_$i was not cancelled:"; cat "$bench_dir/r_$i.out"; exit 1; }

@@ -1,6 +1,8 @@
 # Timeout policies enforced by the launcher: cancel (57014, the session
-# survives), terminate, SET statement_timeout = 0 does not escape, idle in
-# transaction, a policy inserted while a statement runs, superuser exemption.
+# survives), terminate, SET statement_timeout = 0 does not escape, nor does
+# SET application_name (policies match the name the client connected with),
+# the client is told which policy and limit, idle in transaction, a policy
+# inserted while a statement runs, superuser exemption.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -29,9 +31,28 @@ $s->query_safe('SET statement_timeout = 0');
 pgm_run($s, 'SELECT pg_sleep(60)');
 my ($out, $err) = pgm_result($s);
 like($out, qr/sqlstate=57014/, 'cancel policy: statement cancelled with 57014 despite statement_timeout = 0');
-like($err, qr/57014: canceling statement due to user request/, 'cancel policy: the client sees the cancellation');
+my $cancel_id = $node->safe_psql('postgres', "SELECT id FROM pgm_timeout_policy WHERE application_name = 'cancel_me'");
+like($err, qr/57014: canceling statement due to pgmanage timeout policy $cancel_id \(statement_timeout of 1 s\)/,
+	'cancel policy: the client is told it was pgmanage\'s policy, which limit and which id');
+like($err, qr/DETAIL:  The limit is set by row $cancel_id of pgmanage.pgm_timeout_policy/, 'and where to look');
 is($s->query_safe('SELECT pg_backend_pid()'), $pid, 'cancel policy: the session survives (same backend)');
 is($s->query_safe('SHOW statement_timeout'), '0', 'the client setting is untouched');
+$s->quit;
+
+# --- the name the client connected with holds: renaming the session does not escape
+$s = pgm_session($node, 'cancel_me', user => 'app');
+$s->query_safe("SET application_name = 'escaped'");
+pgm_run($s, 'SELECT pg_sleep(10)');
+like(scalar pgm_result($s), qr/sqlstate=57014/, 'SET application_name does not escape an application policy');
+$s->query_safe("SELECT set_config('application_name', 'escaped_too', false)");
+pgm_run($s, 'SELECT pg_sleep(10)');
+like(scalar pgm_result($s), qr/sqlstate=57014/, 'nor does set_config()');
+$s->quit;
+# and a session does not fall under a policy by renaming itself later
+$s = pgm_session($node, 'bystander', user => 'app');
+$s->query_safe("SET application_name = 'cancel_me'");
+pgm_run($s, 'SELECT pg_sleep(1.5)');
+like(scalar pgm_result($s), qr/sqlstate=00000/, 'a session renamed later is matched on the name it connected with');
 $s->quit;
 
 # --- a terminate policy: the session ends
@@ -41,8 +62,9 @@ pgm_run($s, 'SELECT pg_sleep(60)');
 $node->poll_query_until('postgres',
 	"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $pid")
   or die 'terminated backend still there';
-like(pgm_quit($s), qr/57P01: terminating connection due to administrator command/,
-	'terminate policy: the session is terminated (57P01)');
+my $end_id = $node->safe_psql('postgres', "SELECT id FROM pgm_timeout_policy WHERE application_name = 'end_me'");
+like(pgm_quit($s), qr/57P01: terminating connection due to pgmanage timeout policy $end_id \(statement_timeout of 1 s\)/,
+	'terminate policy: the session is terminated (57P01), told why');
 is($node->safe_psql('postgres',
 		"SELECT action || ' ' || limit_kind || ' ' || succeeded FROM pgm_kill_log WHERE pid = $pid"),
 	'terminate statement_timeout true', 'terminate policy: logged');
@@ -56,7 +78,8 @@ $node->poll_query_until('postgres',
 	"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $pid")
   or die 'idle-in-transaction backend still there';
 $s->{stdin} .= "SELECT 1;\n";
-like(pgm_quit($s), qr/57P01/, 'idle in transaction: terminated');
+like(pgm_quit($s), qr/57P01: terminating connection due to pgmanage timeout policy \d+ \(idle_in_transaction_timeout of 1 s\)/,
+	'idle in transaction: terminated, told why');
 $node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM pgm_kill_log WHERE pid = $pid")
   or die 'no log row for the idle session';

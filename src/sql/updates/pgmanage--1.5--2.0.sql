@@ -816,3 +816,89 @@ COMMENT ON FUNCTION pgmanage.pgm_endpoint_check() IS 'pgmanage (internal): trigg
 COMMENT ON FUNCTION pgmanage.pgm_webhook_wake() IS 'pgmanage (internal): trigger on pgm_endpoint, wakes the sender at COMMIT';
 COMMENT ON FUNCTION pgmanage.pgm_kill_log_event() IS 'pgmanage (internal): trigger on pgm_kill_log, emits timeout_kill events';
 COMMENT ON FUNCTION pgmanage.pgm_job_run_event() IS 'pgmanage (internal): trigger on pgm_job_run, emits job_failed events';
+
+-- 6. Timeout policies (issue 10, 11): limits must be representable, at most
+-- 256 enabled policies, and pgm_status() says how many were skipped.
+-- A 1.x row with a limit beyond 100 years was never enforced (every load
+-- failed with "bigint out of range"): it is capped at 100 years, and said so.
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT p.id FROM pgmanage.pgm_timeout_policy p
+        WHERE p.statement_timeout OPERATOR(pg_catalog.>) interval '100 years'
+           OR p.idle_in_transaction_timeout OPERATOR(pg_catalog.>) interval '100 years'
+           OR p.transaction_timeout OPERATOR(pg_catalog.>) interval '100 years'
+    LOOP
+        RAISE WARNING 'pgmanage: timeout policy % had a limit beyond 100 years; it is now 100 years', r.id;
+    END LOOP;
+    UPDATE pgmanage.pgm_timeout_policy p SET
+        statement_timeout = LEAST(p.statement_timeout, interval '100 years'),
+        idle_in_transaction_timeout = LEAST(p.idle_in_transaction_timeout, interval '100 years'),
+        transaction_timeout = LEAST(p.transaction_timeout, interval '100 years')
+    WHERE p.statement_timeout OPERATOR(pg_catalog.>) interval '100 years'
+       OR p.idle_in_transaction_timeout OPERATOR(pg_catalog.>) interval '100 years'
+       OR p.transaction_timeout OPERATOR(pg_catalog.>) interval '100 years';
+END
+$$;
+ALTER TABLE pgmanage.pgm_timeout_policy
+    ADD CONSTRAINT pgm_timeout_policy_statement_timeout_max_100_years
+        CHECK (statement_timeout <= interval '100 years'),
+    ADD CONSTRAINT pgm_timeout_policy_idle_in_transaction_timeout_max_100_years
+        CHECK (idle_in_transaction_timeout <= interval '100 years'),
+    ADD CONSTRAINT pgm_timeout_policy_transaction_timeout_max_100_years
+        CHECK (transaction_timeout <= interval '100 years');
+
+CREATE FUNCTION pgmanage.pgm_policy_check() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF NEW.enabled AND (TG_OP = 'INSERT' OR NOT OLD.enabled) THEN
+        PERFORM pg_catalog.pg_advisory_xact_lock(TG_RELID::pg_catalog.int8);
+        SELECT count(*) INTO n FROM pgmanage.pgm_timeout_policy p
+        WHERE p.enabled AND p.id OPERATOR(pg_catalog.<>) NEW.id;
+        IF n OPERATOR(pg_catalog.>=) 256 THEN
+            RAISE EXCEPTION 'too many enabled timeout policies'
+                USING ERRCODE = '54000',
+                      DETAIL = pg_catalog.format('pgmanage enforces at most 256 enabled policies; %s are enabled.', n),
+                      HINT = 'Disable or delete a policy, or let one policy cover more sessions (a role, an application_name pattern, a client_addr network).';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION pgmanage.pgm_policy_check() IS 'pgmanage (internal): trigger on pgm_timeout_policy, refuses a 257th enabled policy';
+CREATE TRIGGER pgm_timeout_policy_check
+    BEFORE INSERT OR UPDATE OF enabled ON pgmanage.pgm_timeout_policy
+    FOR EACH ROW EXECUTE FUNCTION pgmanage.pgm_policy_check();
+REVOKE ALL ON FUNCTION pgmanage.pgm_policy_check() FROM PUBLIC;
+
+-- pgm_status() gains policies_skipped (OUT columns: DROP and CREATE, same ACL)
+DROP FUNCTION pgmanage.pgm_status();
+CREATE FUNCTION pgmanage.pgm_status(
+    OUT process text,
+    OUT pid integer,
+    OUT started_at timestamptz,
+    OUT database_name text,
+    OUT server_role text,
+    OUT last_wake timestamptz,
+    OUT next_deadline timestamptz,
+    OUT policies_loaded integer,
+    OUT policies_skipped integer,
+    OUT extension_found boolean,
+    OUT statements_cancelled bigint,
+    OUT sessions_terminated bigint,
+    OUT signals_failed bigint,
+    OUT kill_log_written bigint,
+    OUT kill_log_pending bigint,
+    OUT kill_log_dropped bigint,
+    OUT last_error text,
+    OUT last_error_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgm_status'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION pgmanage.pgm_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgmanage.pgm_status() TO pg_read_all_stats;
