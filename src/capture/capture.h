@@ -62,6 +62,10 @@ extern void pgm_slowlog_utility(PlannedStmt *pstmt, const char *queryString,
 								DestReceiver *dest, QueryCompletion *qc,
 								PgmUtilityNext next);
 
+/* slowlog_redact.c */
+extern char *pgm_redact_statement(const char *text, bool force_all, bool *sensitive);
+extern char *pgm_redact_plan(const char *plan, bool json);
+
 /* slowlog_ring.c */
 extern void pgm_slow_ring_shmem_request(void);
 extern void pgm_slow_ring_shmem_startup(void);

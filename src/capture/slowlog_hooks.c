@@ -46,7 +46,9 @@
 #include "portability/instr_time.h"
 #include "tcop/utility.h"
 #include "utils/backend_status.h"
+#include "catalog/namespace.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -172,15 +174,47 @@ slow_plan_text(QueryDesc *qd, bool analyze, PgmLogPlan format)
 }
 
 /*
+ * Does a plan read or write pgm_endpoint (whose rows hold the webhook
+ * secrets), directly or through a view?  Asked only of slow statements.
+ */
+static bool
+slow_touches_endpoint(PlannedStmt *ps)
+{
+	Oid			nsp = get_namespace_oid(PGM_SCHEMA, true);
+	Oid			relid;
+	ListCell   *lc;
+
+	if (!OidIsValid(nsp))
+		return false;
+	relid = get_relname_relid("pgm_endpoint", nsp);
+	if (!OidIsValid(relid))
+		return false;
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION && rte->relid == relid)
+			return true;
+	}
+	return false;
+}
+
+/*
  * A statement was slow: log it as log_min_duration_statement does (and
  * its plan as auto_explain does), and hand it to the worker.
  */
 static void
 slow_report(double msec, const char *text, const char *plan, PgmLogPlan plan_format,
-			int64 queryid, uint64 rows, int level, bool utility)
+			int64 queryid, uint64 rows, int level, bool utility, bool touches_secrets)
 {
 	PgmSlowEntry *e = &slow_entry;
 	int			len;
+	bool		sensitive;
+
+	/* secrets go neither to the log nor to the ring (slowlog_redact.c) */
+	text = pgm_redact_statement(text, touches_secrets, &sensitive);
+	if (plan != NULL && sensitive)
+		plan = pgm_redact_plan(plan, plan_format == PGM_LOG_PLAN_JSON);
 
 	ereport(LOG,
 			(errmsg("duration: %.3f ms  statement: %s", msec, text),
@@ -337,7 +371,8 @@ slow_ExecutorEnd(QueryDesc *queryDesc)
 			if (format != PGM_LOG_PLAN_OFF)
 				plan = slow_plan_text(queryDesc, o.plan, format);
 			slow_report(msec, text, plan, format, (int64) ps->queryId,
-						queryDesc->estate->es_processed, o.level, false);
+						queryDesc->estate->es_processed, o.level, false,
+						slow_touches_endpoint(ps));
 			MemoryContextSwitchTo(oldcxt);
 		}
 	}
@@ -402,7 +437,7 @@ pgm_slowlog_utility(PlannedStmt *pstmt, const char *queryString,
 												   pstmt->stmt_len);
 
 			slow_report(msec, text, NULL, PGM_LOG_PLAN_OFF, (int64) pstmt->queryId,
-						qc ? qc->nprocessed : 0, level, true);
+						qc ? qc->nprocessed : 0, level, true, false);
 			pfree(text);
 		}
 	}

@@ -33,6 +33,10 @@
  * going on is cancelled and no further table is started; the run ends
  * 'cancelled'.  SIGTERM (shutdown) ends the process; the pgmanage worker
  * then records the run as failed.
+ *
+ * Like every pgmanage process it is exempt from slow-query capture
+ * (pgm_internal_process); pg_stat_statements sees its statements as it
+ * sees any session's.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -671,6 +675,13 @@ pgm_vacuum_worker_main(Datum arg)
 	char		error[PGM_VACUUM_REASON_LEN];
 
 	memcpy(&vw_run_id, MyBgworkerEntry->bgw_extra, sizeof(int64));
+	/*
+	 * pgmanage's own statements are never captured as slow queries: neither
+	 * the candidate query nor the VACUUM, ANALYZE and REINDEX statements
+	 * (each table's time is in the run's details).  Only the capture hooks
+	 * read this flag: pg_stat_statements still counts every statement.
+	 */
+	pgm_internal_process = true;
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
