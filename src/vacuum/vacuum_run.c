@@ -19,6 +19,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
@@ -225,7 +226,7 @@ vacuum_read_params(const PgmRunRequest *req, PgmVacuumParams *p, const char **wh
 							  " (o->>'lock_timeout_ms')::integer,"
 							  " (o->>'cost_limit')::integer, (o->>'cost_delay')::float8,"
 							  " (o->>'reindex_bloated')::boolean,"
-							  " ((o->>'window_seconds')::float8 * 1000)::bigint,"
+							  " LEAST((o->>'window_seconds')::float8 * 1000, 9e18)::bigint,"
 							  " o->>'schema', o->>'pattern',"
 							  " (SELECT pg_catalog.array_agg(x) FROM pg_catalog.jsonb_array_elements_text(o->'tables') x)::text,"
 							  " (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) $2)"
@@ -260,7 +261,18 @@ vacuum_read_params(const PgmRunRequest *req, PgmVacuumParams *p, const char **wh
 	p->reindex_bloated = vacuum_opt_bool(10, false);
 	v = vacuum_opt(11);
 	if (v != NULL && strtoll(v, NULL, 10) > 0)
-		p->window_end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), strtoll(v, NULL, 10));
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		int64		ms = strtoll(v, NULL, 10);
+
+		/*
+		 * A window ending beyond the last representable timestamp (a job
+		 * stored before pgm_vacuum_options refused them) is no window, not
+		 * a window end in the past.
+		 */
+		if (ms < (END_TIMESTAMP - now) / 1000)
+			p->window_end = TimestampTzPlusMilliseconds(now, ms);
+	}
 	v = vacuum_opt(12);
 	strlcpy(p->schema, v ? v : "", sizeof(p->schema));
 	v = vacuum_opt(13);
@@ -379,6 +391,20 @@ vacuum_json_ts(StringInfo buf, const char *key, TimestampTz ts)
 		appendStringInfo(buf, "\"%s\"", JsonEncodeDateTime(tsbuf, TimestampTzGetDatum(ts), TIMESTAMPTZOID, NULL));
 }
 
+/*
+ * Text from a VACUUM worker, valid in this database's encoding: cut at the
+ * first byte that is not (the worker cuts on character boundaries of its
+ * own database, which may have another encoding).
+ */
+static const char *
+vacuum_valid_text(const char *s)
+{
+	int			len = strlen(s);
+	int			valid = pg_encoding_verifymbstr(GetDatabaseEncoding(), s, len);
+
+	return valid == len ? s : pnstrdup(s, valid);
+}
+
 static void
 vacuum_json_int(StringInfo buf, const char *key, int64 v)
 {
@@ -392,16 +418,16 @@ static void
 vacuum_entry_json(StringInfo buf, const PgmVacuumEntry *e)
 {
 	appendStringInfoString(buf, "{\"relation\": ");
-	escape_json(buf, e->relation);
+	escape_json(buf, vacuum_valid_text(e->relation));
 	appendStringInfoString(buf, ", \"action\": ");
-	escape_json(buf, e->action);
+	escape_json(buf, vacuum_valid_text(e->action));
 	appendStringInfoString(buf, ", \"outcome\": ");
-	escape_json(buf, e->outcome);
+	escape_json(buf, vacuum_valid_text(e->outcome));
 	appendStringInfoString(buf, ", \"reason\": ");
-	escape_json(buf, e->reason);
+	escape_json(buf, vacuum_valid_text(e->reason));
 	appendStringInfoString(buf, ", \"detail\": ");
 	if (e->error[0])
-		escape_json(buf, e->error);
+		escape_json(buf, vacuum_valid_text(e->error));
 	else
 		appendStringInfoString(buf, "null");
 	vacuum_json_int(buf, "dead_tuples_before", e->dead_before);
@@ -448,13 +474,13 @@ vacuum_collect_slot(PgmDutyContext *ctx, int slotno, PgmVacuumSlot *s)
 	values[8] = Int64GetDatum(s->dead_removed);
 	values[9] = Int64GetDatum(s->bytes_before);
 	values[10] = Int64GetDatum(s->bytes_after);
-	values[11] = CStringGetTextDatum(final ? "" : s->current);
+	values[11] = CStringGetTextDatum(final ? "" : vacuum_valid_text(s->current));
 	nulls[11] = (final || s->current[0] == '\0') ? 'n' : ' ';
 	values[12] = CStringGetTextDatum(json.data);
 	if (final)
 	{
 		const char *status = s->status[0] ? s->status : "failed";
-		const char *error = s->error[0] ? s->error
+		const char *error = s->error[0] ? vacuum_valid_text(s->error)
 			: (strcmp(status, "failed") == 0
 			   ? "the VACUUM worker exited without reporting an outcome (see the server log)" : NULL);
 

@@ -45,6 +45,8 @@
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -75,6 +77,43 @@ static PgmVacuumParams vw_params;
 static MemoryContext vw_stmt_cxt = NULL;
 static bool vw_cancelled = false;
 static char vw_first_error[PGM_VACUUM_REASON_LEN];
+
+/* -------- text -------- */
+
+/*
+ * Format into dst (size bytes), cut on a character boundary of this
+ * database's encoding: a message cut in the middle of a character would
+ * be invalid text in pgm_job_run.
+ */
+static void
+vw_format(char *dst, size_t size, const char *fmt,...) pg_attribute_printf(3, 4);
+
+static void
+vw_format(char *dst, size_t size, const char *fmt,...)
+{
+	StringInfoData buf;
+	int			len;
+
+	initStringInfo(&buf);
+	for (;;)
+	{
+		va_list		args;
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&buf, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	len = buf.len;
+	if (len >= (int) size)
+		len = pg_mbcliplen(buf.data, len, size - 1);
+	memcpy(dst, buf.data, len);
+	dst[len] = '\0';
+	pfree(buf.data);
+}
 
 /* -------- the slot -------- */
 
@@ -389,21 +428,21 @@ vw_try(const char *sql, char *outcome, char *why, int whylen)
 		else if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
 		{
 			strlcpy(outcome, "skipped", 12);
-			snprintf(why, whylen, "lock not available within lock_timeout (%d ms): %s",
-					 vw_params.lock_timeout_ms, edata->message);
+			vw_format(why, whylen, "lock not available within lock_timeout (%d ms): %s",
+					  vw_params.lock_timeout_ms, edata->message);
 		}
 		else if (edata->sqlerrcode == ERRCODE_UNDEFINED_TABLE ||
 				 edata->sqlerrcode == ERRCODE_UNDEFINED_OBJECT)
 		{
 			strlcpy(outcome, "skipped", 12);
-			snprintf(why, whylen, "dropped: %s", edata->message);
+			vw_format(why, whylen, "dropped: %s", edata->message);
 		}
 		else
 		{
 			strlcpy(outcome, "failed", 12);
-			snprintf(why, whylen, "%s", edata->message);
+			vw_format(why, whylen, "%s", edata->message);
 			if (vw_first_error[0] == '\0')
-				strlcpy(vw_first_error, edata->message, sizeof(vw_first_error));
+				vw_format(vw_first_error, sizeof(vw_first_error), "%s", edata->message);
 		}
 		FreeErrorData(edata);
 	}
@@ -611,7 +650,7 @@ vw_run(void)
 		if (vw_cancel_requested())
 			vw_cancelled = true;
 		else
-			snprintf(vw_first_error, sizeof(vw_first_error), "could not list tables: %s", edata->message);
+			vw_format(vw_first_error, sizeof(vw_first_error), "could not list tables: %s", edata->message);
 		FreeErrorData(edata);
 		return vw_cancelled ? "cancelled" : "failed";
 	}
