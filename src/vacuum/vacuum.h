@@ -96,6 +96,7 @@ typedef struct PgmVacuumSlot
 	Latch	   *latch;			/* the VACUUM worker's, set when the ring drained */
 	TimestampTz launched_at;
 	bool		cancel_requested;
+	char		cancel_reason[PGM_VACUUM_REASON_LEN];	/* what asked, for the run's error */
 	PgmVacuumParams params;
 
 	/* progress, written by the VACUUM worker */

@@ -124,6 +124,9 @@ vacuum_cancel(int64 run_id)
 		if ((slot->state == PGM_VSLOT_LAUNCHING || slot->state == PGM_VSLOT_RUNNING) &&
 			slot->run_id == run_id)
 		{
+			if (!slot->cancel_requested)
+				strlcpy(slot->cancel_reason, "cancelled by pgm_cancel_run()",
+						sizeof(slot->cancel_reason));
 			slot->cancel_requested = true;
 			pid = slot->pid;
 			found = true;
@@ -138,7 +141,8 @@ vacuum_cancel(int64 run_id)
 /*
  * DROP DATABASE (utility_hook.c) of a database a VACUUM worker is connected
  * to: cancel those runs, as pgm_cancel_run() would, so that the worker
- * leaves.  Returns how many were asked to stop.
+ * leaves; the run's error says what cancelled it.  Returns how many were
+ * asked to stop.
  */
 int
 pgm_vacuum_release_database(const char *dbname)
@@ -157,6 +161,10 @@ pgm_vacuum_release_database(const char *dbname)
 		if ((slot->state == PGM_VSLOT_LAUNCHING || slot->state == PGM_VSLOT_RUNNING) &&
 			strcmp(slot->params.dbname, dbname) == 0)
 		{
+			if (!slot->cancel_requested)
+				snprintf(slot->cancel_reason, sizeof(slot->cancel_reason),
+						 "cancelled: DROP DATABASE, ALTER DATABASE ... RENAME or CREATE DATABASE ... TEMPLATE needed database \"%.*s\" to itself",
+						 NAMEDATALEN - 1, dbname);
 			slot->cancel_requested = true;
 			if (slot->pid != 0)
 				pids[n++] = slot->pid;

@@ -117,6 +117,9 @@ vw_format(char *dst, size_t size, const char *fmt,...)
 
 /* -------- the slot -------- */
 
+/* what cancelled the run, once it was: pgm_cancel_run() or a DROP DATABASE */
+static char vw_cancel_reason[PGM_VACUUM_REASON_LEN] = "cancelled by pgm_cancel_run()";
+
 static bool
 vw_cancel_requested(void)
 {
@@ -124,6 +127,8 @@ vw_cancel_requested(void)
 
 	LWLockAcquire(pgm_vacuum->lock, LW_SHARED);
 	c = vw_slot->cancel_requested;
+	if (c && vw_slot->cancel_reason[0] != '\0')
+		strlcpy(vw_cancel_reason, vw_slot->cancel_reason, sizeof(vw_cancel_reason));
 	LWLockRelease(pgm_vacuum->lock);
 	return c;
 }
@@ -157,6 +162,9 @@ vw_push(const PgmVacuumEntry *e, int d_vacuumed, int d_analyzed, int d_skipped,
 			}
 			else
 				vw_slot->entries_dropped++;
+			/* its entry is in: no longer the table a termination would name */
+			if (strcmp(vw_slot->current, e->relation) == 0)
+				vw_slot->current[0] = '\0';
 			vw_slot->tables_vacuumed += d_vacuumed;
 			vw_slot->tables_analyzed += d_analyzed;
 			vw_slot->tables_skipped += d_skipped;
@@ -173,11 +181,26 @@ vw_push(const PgmVacuumEntry *e, int d_vacuumed, int d_analyzed, int d_skipped,
 			break;
 		}
 		LWLockRelease(pgm_vacuum->lock);
+		/* a cancelled run does not wait: what does not fit is counted as dropped */
+		if (vw_cancelled || vw_cancel_requested())
+		{
+			vw_cancelled = true;
+			waited = VW_RING_WAIT_MS;
+			continue;
+		}
 		/* full: the pgmanage worker drains it and sets our latch */
 		pgm_wake_child(PGM_CHILD_WORKER);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 20, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
+
+		/*
+		 * SIGTERM (pg_ctl stop -m fast, pg_terminate_backend) ends the process
+		 * here, as during a statement.  SIGINT has no statement to cancel
+		 * here: pgm_cancel_run()'s is seen through the slot above.
+		 */
+		QueryCancelPending = false;
+		CHECK_FOR_INTERRUPTS();
 		waited += 20;
 	}
 }
@@ -232,9 +255,30 @@ vw_on_exit(int code, Datum arg)
 		vw_slot->state = PGM_VSLOT_DIED;
 		strlcpy(vw_slot->status, "failed", sizeof(vw_slot->status));
 		if (vw_slot->error[0] == '\0')
-			strlcpy(vw_slot->error,
-					"the VACUUM worker was terminated (server shutdown, pg_terminate_backend or a FATAL error; see the server log)",
-					sizeof(vw_slot->error));
+		{
+			char		on[PGM_VACUUM_QUALNAME_LEN + 16] = "";
+
+			/* the table it was on (the entry for it never came) */
+			if (vw_slot->current[0] != '\0')
+				snprintf(on, sizeof(on), " while on %s", vw_slot->current);
+			snprintf(vw_slot->error, sizeof(vw_slot->error),
+					 "the VACUUM worker was terminated%s (server shutdown, pg_terminate_backend or a FATAL error; see the server log)",
+					 on);
+			if (vw_slot->current[0] != '\0' && vw_slot->ring_count < PGM_VACUUM_RING)
+			{
+				PgmVacuumEntry *e = &vw_slot->ring[(vw_slot->ring_head + vw_slot->ring_count) % PGM_VACUUM_RING];
+
+				memset(e, 0, sizeof(*e));
+				strlcpy(e->relation, vw_slot->current, sizeof(e->relation));
+				strlcpy(e->action, "none", sizeof(e->action));
+				strlcpy(e->outcome, "failed", sizeof(e->outcome));
+				strlcpy(e->error, "the VACUUM worker was terminated while on it", sizeof(e->error));
+				e->dead_before = e->dead_after = e->bytes_before = e->bytes_after = -1;
+				e->finished = GetCurrentTimestamp();
+				vw_slot->ring_count++;
+				vw_slot->tables_failed++;
+			}
+		}
 		vw_slot->generation++;
 	}
 	LWLockRelease(pgm_vacuum->lock);
@@ -423,7 +467,7 @@ vw_try(const char *sql, char *outcome, char *why, int whylen)
 		{
 			vw_cancelled = true;
 			strlcpy(outcome, "skipped", 12);
-			strlcpy(why, "run cancelled by pgm_cancel_run()", whylen);
+			vw_format(why, whylen, "run %s", vw_cancel_reason);
 		}
 		else if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
 		{
@@ -684,7 +728,10 @@ vw_run(void)
 			vw_cancelled = true;
 		if (vw_cancelled)
 		{
-			vw_skip(c, "run cancelled by pgm_cancel_run()");
+			char		why[PGM_VACUUM_REASON_LEN];
+
+			vw_format(why, sizeof(why), "run %s", vw_cancel_reason);
+			vw_skip(c, why);
 			continue;
 		}
 		if (vw_params.window_end != 0 && GetCurrentTimestamp() >= vw_params.window_end)
@@ -760,7 +807,7 @@ pgm_vacuum_worker_main(Datum arg)
 
 	error[0] = '\0';
 	if (strcmp(status, "cancelled") == 0)
-		strlcpy(error, "cancelled by pgm_cancel_run()", sizeof(error));
+		strlcpy(error, vw_cancel_reason, sizeof(error));
 	else if (vw_first_error[0])
 		strlcpy(error, vw_first_error, sizeof(error));
 	vw_finish(status, error[0] ? error : NULL);
