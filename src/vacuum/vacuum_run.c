@@ -18,6 +18,7 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -46,6 +47,7 @@ static uint64 written_generation[PGM_MAX_VACUUM_SLOTS];
 typedef struct VacuumPending
 {
 	int64		run_id;
+	Oid			extoid;
 	PgmVacuumParams params;
 } VacuumPending;
 
@@ -84,17 +86,33 @@ pgm_vacuum_shmem_startup(void)
 	}
 }
 
+/* the extension in this database, whose runs this process may write (in a transaction) */
+static Oid
+vacuum_extoid(void)
+{
+	return get_extension_oid("pgmanage", true);
+}
+
+/* was this slot's run launched by this database's current extension? */
+static bool
+vacuum_slot_ours(const PgmVacuumSlot *slot, Oid extoid)
+{
+	return slot->owner_dboid == MyDatabaseId && OidIsValid(extoid) &&
+		slot->owner_extoid == extoid;
+}
 
 static bool
 vacuum_alive(int64 run_id)
 {
 	bool		alive = false;
+	Oid			extoid = vacuum_extoid();
 	int			i;
 
 	LWLockAcquire(pgm_vacuum->lock, LW_SHARED);
 	for (i = 0; i < PGM_MAX_VACUUM_SLOTS; i++)
 		if (pgm_vacuum->slots[i].state != PGM_VSLOT_FREE &&
-			pgm_vacuum->slots[i].run_id == run_id)
+			pgm_vacuum->slots[i].run_id == run_id &&
+			vacuum_slot_ours(&pgm_vacuum->slots[i], extoid))
 			alive = true;
 	LWLockRelease(pgm_vacuum->lock);
 	return alive;
@@ -114,6 +132,7 @@ vacuum_cancel(int64 run_id)
 {
 	int			pid = 0;
 	bool		found = false;
+	Oid			extoid = vacuum_extoid();
 	int			i;
 
 	LWLockAcquire(pgm_vacuum->lock, LW_EXCLUSIVE);
@@ -122,7 +141,7 @@ vacuum_cancel(int64 run_id)
 		PgmVacuumSlot *slot = &pgm_vacuum->slots[i];
 
 		if ((slot->state == PGM_VSLOT_LAUNCHING || slot->state == PGM_VSLOT_RUNNING) &&
-			slot->run_id == run_id)
+			slot->run_id == run_id && vacuum_slot_ours(slot, extoid))
 		{
 			if (!slot->cancel_requested)
 				strlcpy(slot->cancel_reason, "cancelled by pgm_cancel_run()",
@@ -335,6 +354,7 @@ vacuum_start(PgmDutyContext *ctx, const PgmRunRequest *req)
 	if (pending == NULL)
 		pending = MemoryContextAlloc(TopMemoryContext, sizeof(VacuumPending) * PGM_MAX_VACUUM_SLOTS);
 	pending[npending].run_id = req->run_id;
+	pending[npending].extoid = vacuum_extoid();
 	pending[npending].params = params;
 	npending++;
 	return PGM_RUN_STARTED;
@@ -356,6 +376,8 @@ vacuum_launch(const VacuumPending *pend)
 			memset(slot, 0, sizeof(PgmVacuumSlot));
 			slot->state = PGM_VSLOT_LAUNCHING;
 			slot->run_id = pend->run_id;
+			slot->owner_dboid = MyDatabaseId;
+			slot->owner_extoid = pend->extoid;
 			slot->launched_at = GetCurrentTimestamp();
 			slot->params = pend->params;
 			break;
@@ -536,10 +558,58 @@ vacuum_collect_slot(PgmDutyContext *ctx, int slotno, PgmVacuumSlot *s)
 						s->tables_vacuumed, s->tables_analyzed, s->tables_skipped, s->tables_failed)));
 }
 
+/*
+ * A slot whose run this worker did not launch: its pgm_job_run row is
+ * gone (DROP EXTENSION) or in another database (pgmanage.database
+ * changed), and a row with the same id may now be another run.  Nothing
+ * is written: a run going is cancelled, a finished one's slot is freed
+ * (after this transaction, with the others).
+ */
+static void
+vacuum_foreign_slot(int slotno, const PgmVacuumSlot *copy, TimestampTz now)
+{
+	PgmVacuumSlot *slot = &pgm_vacuum->slots[slotno];
+	int			pid = 0;
+	bool		final = false;
+
+	LWLockAcquire(pgm_vacuum->lock, LW_EXCLUSIVE);
+	if (slot->run_id == copy->run_id && slot->owner_extoid == copy->owner_extoid &&
+		slot->owner_dboid == copy->owner_dboid)
+	{
+		final = (slot->state == PGM_VSLOT_DONE || slot->state == PGM_VSLOT_DIED ||
+				 (slot->state == PGM_VSLOT_LAUNCHING &&
+				  TimestampDifferenceExceeds(slot->launched_at, now, VACUUM_LAUNCH_TIMEOUT_MS)));
+		if (!final && !slot->cancel_requested)
+		{
+			strlcpy(slot->cancel_reason,
+					"cancelled: the pgmanage extension that started it was dropped, or pgmanage.database changed",
+					sizeof(slot->cancel_reason));
+			slot->cancel_requested = true;
+			pid = slot->pid;
+		}
+		written_generation[slotno] = slot->generation;
+	}
+	LWLockRelease(pgm_vacuum->lock);
+	if (pid != 0)
+	{
+		ereport(LOG,
+				(errmsg("pgmanage: cancelling vacuum run %lld (pid %d): it was started by a pgmanage extension that was dropped since or in another database; its result is not recorded",
+						(long long) copy->run_id, pid)));
+		kill(pid, SIGINT);
+	}
+	if (final)
+	{
+		taken[slotno] = 0;
+		taken_run[slotno] = copy->run_id;
+		finalized[slotno] = true;
+	}
+}
+
 static void
 vacuum_collect(PgmDutyContext *ctx)
 {
 	PgmVacuumSlot *copy = palloc(sizeof(PgmVacuumSlot));
+	Oid			extoid = vacuum_extoid();
 	int			i;
 
 	for (i = 0; i < PGM_MAX_VACUUM_SLOTS; i++)
@@ -558,6 +628,11 @@ vacuum_collect(PgmDutyContext *ctx)
 		memcpy(copy, slot, sizeof(PgmVacuumSlot));
 		LWLockRelease(pgm_vacuum->lock);
 
+		if (!vacuum_slot_ours(copy, extoid))
+		{
+			vacuum_foreign_slot(i, copy, ctx->now);
+			continue;
+		}
 		if (copy->state == PGM_VSLOT_LAUNCHING)
 		{
 			pid_t		pid;
