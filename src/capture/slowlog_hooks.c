@@ -25,6 +25,11 @@
  * pgmanage.log_utility.  Parallel workers and pgmanage's own processes
  * capture nothing: a parallel query is captured once, by its leader.
  *
+ * Secrets.  A slow statement's text (and, when it touches pgm_endpoint or
+ * names a webhook secret function, its plan) is redacted by
+ * slowlog_redact.c before the log line is written and before it goes into
+ * the ring: passwords and webhook secrets never leave the backend.
+ *
  * Duration.  From ExecutorStart to ExecutorEnd (for a cursor that includes
  * the time between fetches), or around the utility statement.
  *
