@@ -495,6 +495,48 @@ vw_try(const char *sql, char *outcome, char *why, int whylen)
 }
 
 /*
+ * Just before dropping a leftover listed earlier: is the index with this
+ * OID still an invalid _ccnew/_ccold index of this table?  Then its name
+ * now (quoted, for the DROP) goes into qualname.  Dropping by the name
+ * read earlier could drop another index that took the name since (a
+ * rename while an earlier DROP INDEX CONCURRENTLY waited).  A rename or a
+ * rebuild in the few milliseconds between this check and the DROP is not
+ * excluded: DROP INDEX CONCURRENTLY cannot run in the transaction that
+ * checks.
+ */
+static bool
+vw_leftover_recheck(Oid indexoid, Oid relid, char *qualname, int len)
+{
+	Oid			types[2] = {OIDOID, OIDOID};
+	Datum		values[2];
+	bool		still = false;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	values[0] = ObjectIdGetDatum(indexoid);
+	values[1] = ObjectIdGetDatum(relid);
+	if (SPI_execute_with_args(
+							  "SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'"
+							  "   OPERATOR(pg_catalog.||) pg_catalog.quote_ident(x.relname)"
+							  " FROM pg_catalog.pg_index i"
+							  " JOIN pg_catalog.pg_class x ON x.oid OPERATOR(pg_catalog.=) i.indexrelid"
+							  " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) x.relnamespace"
+							  " WHERE i.indexrelid OPERATOR(pg_catalog.=) $1 AND i.indrelid OPERATOR(pg_catalog.=) $2"
+							  "   AND NOT i.indisvalid AND x.relname OPERATOR(pg_catalog.~) '_cc(new|old)[0-9]*$'",
+							  2, types, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		strlcpy(qualname, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), len);
+		still = true;
+	}
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	return still;
+}
+
+/*
  * The B-tree indexes of a table: first the invalid leftovers of an
  * interrupted REINDEX CONCURRENTLY (_ccnew, _ccold), dropped; then, unless
  * leftovers_only, the bloated ones, rebuilt one at a time.  A rebuild that
@@ -559,9 +601,21 @@ vw_reindex(const PgmVacuumCandidate *c, bool leftovers_only)
 
 		if (idx[i].leftover)
 		{
+			char		current[PGM_VACUUM_QUALNAME_LEN * 2];
+
 			vw_entry_init(&e, idx[i].display, "drop index",
 						  "invalid leftover of an interrupted REINDEX CONCURRENTLY");
-			sql = psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", idx[i].qualname);
+			if (!vw_leftover_recheck(idx[i].oid, c->relid, current, sizeof(current)))
+			{
+				/* rebuilt, renamed, dropped or made valid since it was listed: not ours */
+				strlcpy(e.outcome, "skipped", sizeof(e.outcome));
+				strlcpy(e.error, "no longer an invalid leftover of this table when its turn came: left alone",
+						sizeof(e.error));
+				e.started = e.finished = GetCurrentTimestamp();
+				vw_push(&e, 0, 0, 0, 0, 0, 0, 0, 0);
+				continue;
+			}
+			sql = psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", current);
 		}
 		else if (leftovers_only)
 			continue;
