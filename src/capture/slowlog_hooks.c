@@ -215,19 +215,26 @@ slow_report(double msec, const char *text, const char *plan, PgmLogPlan plan_for
 	PgmSlowEntry *e = &slow_entry;
 	int			len;
 	bool		sensitive;
+	const char *literal = text;
+	bool		hide;
 
 	/* secrets go neither to the log nor to the ring (slowlog_redact.c) */
 	text = pgm_redact_statement(text, touches_secrets, &sensitive);
 	if (plan != NULL && sensitive)
 		plan = pgm_redact_plan(plan, plan_format == PGM_LOG_PLAN_JSON);
 
+	/*
+	 * The CONTEXT of a nested statement may quote it literally (PL/pgSQL's
+	 * "SQL statement ..."): not for one that had something to redact.
+	 */
+	hide = sensitive || text != literal;
 	ereport(LOG,
 			(errmsg("duration: %.3f ms  statement: %s", msec, text),
-			 errhidestmt(true)));
+			 errhidestmt(true), errhidecontext(hide)));
 	if (plan != NULL)
 		ereport(LOG,
 				(errmsg("duration: %.3f ms  plan:\n%s", msec, plan),
-				 errhidestmt(true)));
+				 errhidestmt(true), errhidecontext(hide)));
 
 	if (!pgm_slow_ring_available())
 		return;

@@ -196,13 +196,13 @@ is($node->safe_psql('postgres', q{
 	SELECT (plan::jsonb) IS NOT NULL FROM pgm_slow_queries WHERE statement LIKE '%redact-10 %'}),
 	't', 'a redacted JSON plan is still JSON');
 # pgmanage's lines of the log: "duration: ... statement:" and "plan:" with the
-# plan's lines after it (the TAP cluster's log_statement = all logs the
-# statements literally too: that is PostgreSQL's own logging)
+# plan's lines and the CONTEXT after them (the TAP cluster's log_statement =
+# all logs the statements literally too: that is PostgreSQL's own logging)
 my ($pgm_lines, $in) = ('', 0);
 for my $line (split /\n/, slurp_file($node->logfile, $log_offset))
 {
 	if ($line =~ /duration: [\d.]+ ms  (statement|plan):/) { $in = 1; }
-	elsif ($line =~ /^\d{4}-\d\d-\d\d /) { $in = 0; }	# the next log entry
+	elsif ($line =~ /^\d{4}-\d\d-\d\d / && $line !~ / CONTEXT:  /) { $in = 0; }	# the next log entry
 	$pgm_lines .= "$line\n" if $in;
 }
 like($pgm_lines, qr/statement: ALTER ROLE pgm_secret_role ENCRYPTED PASSWORD '<redacted>' \/\* redact-2 \*\//,
