@@ -38,7 +38,8 @@ sub start_blocked_run
 	$locker->query_safe("BEGIN; SELECT 1 FROM pgm_job_run WHERE id = $run FOR UPDATE");
 	$node->poll_query_until('postgres', q{
 		SELECT count(*) = 1 FROM pg_stat_activity
-		WHERE backend_type = 'pgmanage vacuum' AND wait_event = 'Extension'})
+		WHERE backend_type = 'pgmanage vacuum'
+		  AND wait_event IN ('Extension', 'PgmanageVacuumResults')})
 	  or die 'the VACUUM worker never waited for room';
 	my $pid = $node->safe_psql('postgres',
 		q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'pgmanage vacuum'});
