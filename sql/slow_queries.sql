@@ -154,6 +154,7 @@ FROM pgm_slow_queries_visible ORDER BY duration_ms;
 CREATE FUNCTION pg_temp.leak(text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS
 $$BEGIN RAISE NOTICE 'leak: %', $1; RETURN true; END$$;
 SELECT count(*) FROM pgm_slow_queries_visible WHERE pg_temp.leak(statement);
+DROP FUNCTION pg_temp.leak(text);
 RESET ROLE;
 SET ROLE pgm_watcher_slow;
 SELECT count(*) FROM pgm_slow_queries;

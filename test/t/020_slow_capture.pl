@@ -137,7 +137,8 @@ like(rows_with('par-marker', 'plan'), qr/Gather.*Workers Launched: \d/s,
 	'its plan shows the Gather and its workers');
 
 # 4b. secrets are never stored literally, in the table nor in the log
-# (passwords of CREATE/ALTER ROLE, pgm_endpoint's secret, the arguments of
+# (passwords "sekrit-N" of CREATE/ALTER ROLE, pgm_endpoint's secrets (valid
+# ones: whsec_ and the base64 of "sekrit-N" three times, so c2Vrcml0...), the arguments of
 # pgm_webhook_signature, and the constants of plans that touch pgm_endpoint,
 # directly or through a view), and other roles' texts are read through
 # pgm_slow_queries_visible under pg_stat_activity's rules
@@ -157,9 +158,9 @@ CREATE ROLE pgm_secret_role PASSWORD 'sekrit-1' /* redact-1 */;
 ALTER ROLE pgm_secret_role ENCRYPTED PASSWORD 'sekrit-2' /* redact-2 */;
 ALTER ROLE pgm_secret_role WITH LOGIN PASSWORD $q$sekrit-3$q$ VALID UNTIL 'infinity' /* redact-3 */;
 INSERT INTO pgm_endpoint (name, url, secret, enabled)
-    VALUES ('redact-ep', 'http://127.0.0.1:9/', 'sekrit-4', false) /* redact-4 */;
-UPDATE pgm_endpoint SET secret = E'sekrit-5' WHERE name = 'redact-ep' /* redact-5 */;
-SELECT pgm_webhook_signature('sekrit-6', 'msg', 1, 'body') IS NOT NULL /* redact-6 */;
+    VALUES ('redact-ep', 'http://127.0.0.1:9/', 'whsec_c2Vrcml0LTRzZWtyaXQtNHNla3JpdC00', false) /* redact-4 */;
+UPDATE pgm_endpoint SET secret = E'whsec_c2Vrcml0LTVzZWtyaXQtNXNla3JpdC01' WHERE name = 'redact-ep' /* redact-5 */;
+SELECT pgm_webhook_signature('whsec_c2Vrcml0LTZzZWtyaXQtNnNla3JpdC02', 'msg', 1, 'body') IS NOT NULL /* redact-6 */;
 DO $$BEGIN EXECUTE 'ALTER ROLE pgm_secret_role PASSWORD ''sekrit-7'''; END$$ /* redact-7 */;
 SELECT name FROM pgm_endpoint WHERE secret = 'sekrit-8' /* redact-8 */;
 SELECT name FROM ep_view WHERE secret = 'sekrit-9' /* redact-9 */;
@@ -174,7 +175,7 @@ is($node->safe_psql('postgres', q{
 	join(',', map { "redact-$_" } 1 .. 10), 'every statement with a secret was captured');
 is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM pgm_slow_queries
-	WHERE statement || query || coalesce(plan, '') LIKE '%sekrit%'}),
+	WHERE statement || query || coalesce(plan, '') ~ '(sekrit|c2Vrcml0)'}),
 	'0', 'no secret in statement, query or plan');
 is($node->safe_psql('postgres', q{
 	SELECT statement FROM pgm_slow_queries WHERE statement LIKE '%redact-3 %'}),
@@ -208,7 +209,7 @@ for my $line (split /\n/, slurp_file($node->logfile, $log_offset))
 like($pgm_lines, qr/statement: ALTER ROLE pgm_secret_role ENCRYPTED PASSWORD '<redacted>' \/\* redact-2 \*\//,
 	'the log line is redacted too');
 like($pgm_lines, qr/Filter: \(secret = '<redacted>'::text\)/, 'and the logged plan');
-unlike($pgm_lines, qr/sekrit/, 'no secret in the lines pgmanage logs');
+unlike($pgm_lines, qr/sekrit|c2Vrcml0/, 'no secret in the lines pgmanage logs');
 
 # as a pg_monitor member: no access to the table, every text (redacted)
 # through the view; as a plain role: others' texts hidden
