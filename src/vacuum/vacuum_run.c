@@ -620,7 +620,8 @@ vacuum_collect(PgmDutyContext *ctx)
 		LWLockAcquire(pgm_vacuum->lock, LW_SHARED);
 		if (slot->state == PGM_VSLOT_FREE ||
 			(slot->state != PGM_VSLOT_DONE && slot->state != PGM_VSLOT_DIED &&
-			 slot->generation == written_generation[i] && slot->state != PGM_VSLOT_LAUNCHING))
+			 slot->generation == written_generation[i] && slot->state != PGM_VSLOT_LAUNCHING &&
+			 (vacuum_slot_ours(slot, extoid) || slot->cancel_requested)))
 		{
 			LWLockRelease(pgm_vacuum->lock);
 			continue;
