@@ -48,7 +48,7 @@ pgm_wait_run($node, $run, '^(succeeded|failed)$');
 
 is($node->safe_psql('postgres', q{
 	SELECT i.indrelid::regclass, i.indisvalid FROM pg_index i
-	WHERE i.indexrelid = 'public.t_b_ccnew'::regclass}),
+	WHERE i.indexrelid = to_regclass('public.t_b_ccnew')}),
 	't2|t', "t2's valid index that took the name was not dropped");
 is((split /\|/, pgm_run_entry($node, $run, 'public.t_a_ccnew'))[0], 'done',
 	'the first leftover was dropped');
