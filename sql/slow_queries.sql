@@ -128,14 +128,17 @@ DROP EXTENSION pg_stat_statements;
 DROP SCHEMA pgss_elsewhere;
 DELETE FROM pgm_pgss_snapshot;
 
--- who may read what: pg_read_all_stats (and so pg_monitor), never PUBLIC
+-- who may read what: the table (literal texts of every role) only superusers;
+-- its view everyone, with others' texts under pg_stat_activity's rules;
+-- the history pg_read_all_stats (and so pg_monitor), never PUBLIC
 CREATE ROLE pgm_nobody_slow;
 SELECT c.relname,
        has_table_privilege('pgm_nobody_slow', c.oid, 'SELECT') AS public,
        has_table_privilege('pg_monitor', c.oid, 'SELECT') AS monitor,
        has_table_privilege('pg_read_all_stats', c.oid, 'SELECT') AS read_all_stats
 FROM pg_class c
-WHERE c.relname IN ('pgm_slow_queries', 'pgm_pgss_snapshot', 'pgm_pgss_history', 'pgm_pgss_query', 'pgm_pgss_last')
+WHERE c.relname IN ('pgm_slow_queries', 'pgm_slow_queries_visible', 'pgm_pgss_snapshot',
+                    'pgm_pgss_history', 'pgm_pgss_query', 'pgm_pgss_last')
 ORDER BY 1;
 -- (USAGE on the schema, so that what refuses is each object's own privilege)
 GRANT USAGE ON SCHEMA pgmanage TO pgm_nobody_slow;
@@ -147,5 +150,37 @@ SELECT * FROM pgm_top_queries();
 SELECT * FROM pgm_slow_query_stats();
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
+
+-- pgm_slow_queries_visible: a plain role sees its own statements (and those
+-- of roles it has the privileges of) literally, others' not; a pg_monitor
+-- member (pg_read_all_stats) sees every one, but not the table
+CREATE ROLE pgm_watcher_slow IN ROLE pg_monitor;
+CREATE ROLE pgm_app_slow;
+GRANT pgm_app_slow TO pgm_nobody_slow;
+CREATE ROLE pgm_other_slow;
+INSERT INTO pgm_slow_queries (captured_at, duration_ms, queryid, role_name, database_name,
+    application_name, client_addr, pid, query, query_normalized, statement, plan, plan_format,
+    rows, nesting_level, utility)
+VALUES
+    (now(), 1, 11, 'pgm_nobody_slow', 'db', 'app', '10.0.0.1', 1, 'own $1', true, 'own 1', 'Result', 'text', 1, 0, false),
+    (now(), 2, 12, 'pgm_app_slow', 'db', 'app', '10.0.0.2', 2, 'member $1', true, 'member 2', 'Result', 'text', 1, 0, false),
+    (now(), 3, 13, 'pgm_other_slow', 'db', 'app', '10.0.0.3', 3, 'other $1', true, 'other 3', 'Result', 'text', 1, 0, false),
+    (now(), 4, 14, 'pgm_dropped_slow', 'db', 'app', '10.0.0.4', 4, 'dropped $1', true, 'dropped 4', NULL, NULL, 1, 0, false);
+SET ROLE pgm_nobody_slow;
+SELECT role_name, duration_ms, queryid, client_addr, query, statement, plan, plan_format
+FROM pgm_slow_queries_visible ORDER BY duration_ms;
+-- a leaky function in the WHERE clause sees only what the view shows
+CREATE FUNCTION pg_temp.leak(text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS
+$$BEGIN RAISE NOTICE 'leak: %', $1; RETURN true; END$$;
+SELECT count(*) FROM pgm_slow_queries_visible WHERE pg_temp.leak(statement);
+DROP FUNCTION pg_temp.leak(text);
+RESET ROLE;
+SET ROLE pgm_watcher_slow;
+SELECT count(*) FROM pgm_slow_queries;
+\echo :LAST_ERROR_SQLSTATE
+SELECT role_name, queryid, client_addr, query, statement, plan
+FROM pgm_slow_queries_visible ORDER BY duration_ms;
+RESET ROLE;
+DELETE FROM pgm_slow_queries;
 REVOKE USAGE ON SCHEMA pgmanage FROM pgm_nobody_slow;
-DROP ROLE pgm_nobody_slow;
+DROP ROLE pgm_nobody_slow, pgm_watcher_slow, pgm_app_slow, pgm_other_slow;

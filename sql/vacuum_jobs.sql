@@ -50,6 +50,11 @@ SELECT pgm_schedule_vacuum('bad', '@daily', strategy => 'some');
 \echo :LAST_ERROR_SQLSTATE
 SELECT pgm_schedule_vacuum('bad', '@daily', window_length => '0');
 \echo :LAST_ERROR_SQLSTATE
+-- beyond the representable range (its end would be in the past): refused
+SELECT pgm_schedule_vacuum('bad', '@daily', window_length => '300000 years');
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgm_vacuum_now(window_length => '100 years 1 day');
+\echo :LAST_ERROR_SQLSTATE
 SELECT pgm_schedule_vacuum('bad', '@daily', cost_limit => 0);
 \echo :LAST_ERROR_SQLSTATE
 SELECT pgm_schedule_vacuum('bad', '@daily', cost_delay => 101);

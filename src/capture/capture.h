@@ -3,9 +3,11 @@
  *		Slow-query capture: the entry a backend records, the shared-memory
  *		ring it goes through, and the hooks that fill it.
  *
- * Data path: executor / utility hooks (slowlog_hooks.c) -> server log and
- * the ring (slowlog_ring.c) -> the worker's duty (slowlog_store.c) ->
- * table pgm_slow_queries.  Nothing goes back.
+ * Data path: executor / utility hooks (slowlog_hooks.c) -> secrets
+ * redacted (slowlog_redact.c) -> server log and the ring (slowlog_ring.c)
+ * -> the worker's duty (slowlog_store.c) -> table pgm_slow_queries, read
+ * by other roles through the view pgm_slow_queries_visible.  Nothing goes
+ * back.
  *-------------------------------------------------------------------------
  */
 #ifndef PGM_CAPTURE_H
@@ -61,6 +63,10 @@ extern void pgm_slowlog_utility(PlannedStmt *pstmt, const char *queryString,
 								ParamListInfo params, QueryEnvironment *queryEnv,
 								DestReceiver *dest, QueryCompletion *qc,
 								PgmUtilityNext next);
+
+/* slowlog_redact.c */
+extern char *pgm_redact_statement(const char *text, bool force_all, bool *sensitive);
+extern char *pgm_redact_plan(const char *plan, bool json);
 
 /* slowlog_ring.c */
 extern void pgm_slow_ring_shmem_request(void);

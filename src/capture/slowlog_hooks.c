@@ -25,6 +25,11 @@
  * pgmanage.log_utility.  Parallel workers and pgmanage's own processes
  * capture nothing: a parallel query is captured once, by its leader.
  *
+ * Secrets.  A slow statement's text (and, when it touches pgm_endpoint or
+ * names a webhook secret function, its plan) is redacted by
+ * slowlog_redact.c before the log line is written and before it goes into
+ * the ring: passwords and webhook secrets never leave the backend.
+ *
  * Duration.  From ExecutorStart to ExecutorEnd (for a cursor that includes
  * the time between fetches), or around the utility statement.
  *
@@ -46,7 +51,9 @@
 #include "portability/instr_time.h"
 #include "tcop/utility.h"
 #include "utils/backend_status.h"
+#include "catalog/namespace.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -173,23 +180,62 @@ slow_plan_text(QueryDesc *qd, bool analyze, PgmLogPlan format)
 }
 
 /*
+ * Does a plan read or write pgm_endpoint (whose rows hold the webhook
+ * secrets), directly or through a view?  Asked only of slow statements.
+ */
+static bool
+slow_touches_endpoint(PlannedStmt *ps)
+{
+	Oid			nsp = get_namespace_oid(PGM_SCHEMA, true);
+	Oid			relid;
+	ListCell   *lc;
+
+	if (!OidIsValid(nsp))
+		return false;
+	relid = get_relname_relid("pgm_endpoint", nsp);
+	if (!OidIsValid(relid))
+		return false;
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION && rte->relid == relid)
+			return true;
+	}
+	return false;
+}
+
+/*
  * A statement was slow: log it as log_min_duration_statement does (and
  * its plan as auto_explain does), and hand it to the worker.
  */
 static void
 slow_report(double msec, const char *text, const char *plan, PgmLogPlan plan_format,
-			int64 queryid, uint64 rows, int level, bool utility)
+			int64 queryid, uint64 rows, int level, bool utility, bool touches_secrets)
 {
 	PgmSlowEntry *e = &slow_entry;
 	int			len;
+	bool		sensitive;
+	const char *literal = text;
+	bool		hide;
 
+	/* secrets go neither to the log nor to the ring (slowlog_redact.c) */
+	text = pgm_redact_statement(text, touches_secrets, &sensitive);
+	if (plan != NULL && sensitive)
+		plan = pgm_redact_plan(plan, plan_format == PGM_LOG_PLAN_JSON);
+
+	/*
+	 * The CONTEXT of a nested statement may quote it literally (PL/pgSQL's
+	 * "SQL statement ..."): not for one that had something to redact.
+	 */
+	hide = sensitive || text != literal;
 	ereport(LOG,
 			(errmsg("duration: %.3f ms  statement: %s", msec, text),
-			 errhidestmt(true)));
+			 errhidestmt(true), errhidecontext(hide)));
 	if (plan != NULL)
 		ereport(LOG,
 				(errmsg("duration: %.3f ms  plan:\n%s", msec, plan),
-				 errhidestmt(true)));
+				 errhidestmt(true), errhidecontext(hide)));
 
 	if (!pgm_slow_ring_available())
 		return;
@@ -337,7 +383,8 @@ slow_ExecutorEnd(QueryDesc *queryDesc)
 			if (format != PGM_LOG_PLAN_OFF)
 				plan = slow_plan_text(queryDesc, o.plan, format);
 			slow_report(msec, text, plan, format, (int64) ps->queryId,
-						queryDesc->estate->es_processed, o.level, false);
+						queryDesc->estate->es_processed, o.level, false,
+						slow_touches_endpoint(ps));
 			MemoryContextSwitchTo(oldcxt);
 		}
 	}
@@ -402,7 +449,7 @@ pgm_slowlog_utility(PlannedStmt *pstmt, const char *queryString,
 												   pstmt->stmt_len);
 
 			slow_report(msec, text, NULL, PGM_LOG_PLAN_OFF, (int64) pstmt->queryId,
-						qc ? qc->nprocessed : 0, level, true);
+						qc ? qc->nprocessed : 0, level, true, false);
 			pfree(text);
 		}
 	}

@@ -165,8 +165,9 @@ slow_fetch_texts(PgmSlowEntry *entries, int n, TimestampTz now, bool *asked)
 		if (isnull || text == NULL)
 			continue;
 		t = hash_search(text_cache, &queryid, HASH_FIND, NULL);
+		/* pg_stat_statements keeps utility statements literally: redact them too */
 		if (t != NULL && t->text == NULL)
-			t->text = MemoryContextStrdup(text_cxt, text);
+			t->text = MemoryContextStrdup(text_cxt, pgm_redact_statement(text, false, NULL));
 	}
 }
 

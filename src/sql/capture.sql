@@ -25,6 +25,33 @@ CREATE TABLE pgmanage.pgm_slow_queries (
 CREATE INDEX pgm_slow_queries_captured_at ON pgmanage.pgm_slow_queries (captured_at);
 COMMENT ON TABLE pgmanage.pgm_slow_queries IS 'pgmanage: statements slower than pgmanage.log_min_duration; pruned after pgmanage.slow_queries_retention';
 
+-- pgm_slow_queries as pg_stat_activity shows query: every row, and the
+-- literal texts (statement, query, plan), the query id and the client
+-- address of another role's statement only to a role that has the
+-- privileges of that role or of pg_read_all_stats (superusers have both).
+-- Others see '<insufficient privilege>' and NULLs.  The table itself is
+-- for superusers only.  A row whose role no longer exists is shown only
+-- to pg_read_all_stats.
+CREATE VIEW pgmanage.pgm_slow_queries_visible WITH (security_barrier) AS
+SELECT s.id, s.captured_at, s.stored_at, s.duration_ms,
+       CASE WHEN v.allowed THEN s.queryid END AS queryid,
+       s.role_name, s.database_name, s.application_name,
+       CASE WHEN v.allowed THEN s.client_addr END AS client_addr,
+       s.pid,
+       CASE WHEN v.allowed THEN s.query ELSE '<insufficient privilege>' END AS query,
+       s.query_normalized,
+       CASE WHEN v.allowed THEN s.statement ELSE '<insufficient privilege>' END AS statement,
+       CASE WHEN v.allowed THEN s.plan END AS plan,
+       s.plan_format, s.rows, s.nesting_level, s.utility
+FROM pgmanage.pgm_slow_queries s
+CROSS JOIN LATERAL (
+    SELECT pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                      WHERE r.rolname OPERATOR(pg_catalog.=) s.role_name
+                        AND pg_catalog.pg_has_role(r.oid, 'USAGE'))
+) AS v(allowed);
+COMMENT ON VIEW pgmanage.pgm_slow_queries_visible IS 'pgmanage: pgm_slow_queries with other roles'' texts and plans shown under the rules of pg_stat_activity.query';
+
 -- The capture ring's counters since server start.
 CREATE FUNCTION pgmanage.pgm_slow_query_stats(
     OUT captured bigint,
@@ -526,10 +553,14 @@ COMMENT ON FUNCTION pgmanage.pgm_top_queries_order(text) IS 'pgmanage (internal)
 
 -- Privileges: what reveals queries is for pg_read_all_stats (and so
 -- pg_monitor); snapshots on demand for superusers; nothing for PUBLIC.
+-- pgm_slow_queries (literal texts of every role) for superusers only; its
+-- view for everyone, as pg_stat_activity (a role still needs USAGE on
+-- schema pgmanage, which pg_read_all_stats has).
 REVOKE ALL ON pgmanage.pgm_slow_queries, pgmanage.pgm_pgss_snapshot, pgmanage.pgm_pgss_history,
     pgmanage.pgm_pgss_query, pgmanage.pgm_pgss_last FROM PUBLIC;
-GRANT SELECT ON pgmanage.pgm_slow_queries, pgmanage.pgm_pgss_snapshot, pgmanage.pgm_pgss_history,
+GRANT SELECT ON pgmanage.pgm_pgss_snapshot, pgmanage.pgm_pgss_history,
     pgmanage.pgm_pgss_query TO pg_read_all_stats;
+GRANT SELECT ON pgmanage.pgm_slow_queries_visible TO PUBLIC;
 REVOKE ALL ON FUNCTION pgmanage.pgm_slow_query_stats() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgmanage.pgm_pgss_schema(boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgmanage.pgm_top_queries_order(text) FROM PUBLIC;

@@ -74,6 +74,11 @@ BEGIN
         RAISE EXCEPTION 'window_length must be positive'
             USING ERRCODE = '22023', HINT = 'Pass NULL (the default) for no window.';
     END IF;
+    -- (a window end beyond the representable range would be in the past)
+    IF window_length OPERATOR(pg_catalog.>) interval '100 years' THEN
+        RAISE EXCEPTION 'window_length must be at most 100 years'
+            USING ERRCODE = '22023', HINT = 'Pass NULL (the default) for no window.';
+    END IF;
     IF with_analyze IS NULL OR pgm_vacuum_options.freeze IS NULL OR skip_locked IS NULL OR reindex_bloated IS NULL THEN
         RAISE EXCEPTION 'with_analyze, freeze, skip_locked and reindex_bloated must not be NULL'
             USING ERRCODE = '22023';

@@ -92,10 +92,19 @@ typedef struct PgmVacuumSlot
 {
 	PgmVacuumSlotState state;
 	int64		run_id;
+	/*
+	 * Whose run it is: run ids repeat after DROP/CREATE EXTENSION (a new
+	 * sequence) and in another pgmanage.database, so a result is written
+	 * only by a worker in the database (OID) and extension (OID) that
+	 * launched it.
+	 */
+	Oid			owner_dboid;
+	Oid			owner_extoid;
 	int			pid;
 	Latch	   *latch;			/* the VACUUM worker's, set when the ring drained */
 	TimestampTz launched_at;
 	bool		cancel_requested;
+	char		cancel_reason[PGM_VACUUM_REASON_LEN];	/* what asked, for the run's error */
 	PgmVacuumParams params;
 
 	/* progress, written by the VACUUM worker */

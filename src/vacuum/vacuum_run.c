@@ -18,7 +18,9 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
@@ -45,6 +47,7 @@ static uint64 written_generation[PGM_MAX_VACUUM_SLOTS];
 typedef struct VacuumPending
 {
 	int64		run_id;
+	Oid			extoid;
 	PgmVacuumParams params;
 } VacuumPending;
 
@@ -83,17 +86,33 @@ pgm_vacuum_shmem_startup(void)
 	}
 }
 
+/* the extension in this database, whose runs this process may write (in a transaction) */
+static Oid
+vacuum_extoid(void)
+{
+	return get_extension_oid("pgmanage", true);
+}
+
+/* was this slot's run launched by this database's current extension? */
+static bool
+vacuum_slot_ours(const PgmVacuumSlot *slot, Oid extoid)
+{
+	return slot->owner_dboid == MyDatabaseId && OidIsValid(extoid) &&
+		slot->owner_extoid == extoid;
+}
 
 static bool
 vacuum_alive(int64 run_id)
 {
 	bool		alive = false;
+	Oid			extoid = vacuum_extoid();
 	int			i;
 
 	LWLockAcquire(pgm_vacuum->lock, LW_SHARED);
 	for (i = 0; i < PGM_MAX_VACUUM_SLOTS; i++)
 		if (pgm_vacuum->slots[i].state != PGM_VSLOT_FREE &&
-			pgm_vacuum->slots[i].run_id == run_id)
+			pgm_vacuum->slots[i].run_id == run_id &&
+			vacuum_slot_ours(&pgm_vacuum->slots[i], extoid))
 			alive = true;
 	LWLockRelease(pgm_vacuum->lock);
 	return alive;
@@ -113,6 +132,7 @@ vacuum_cancel(int64 run_id)
 {
 	int			pid = 0;
 	bool		found = false;
+	Oid			extoid = vacuum_extoid();
 	int			i;
 
 	LWLockAcquire(pgm_vacuum->lock, LW_EXCLUSIVE);
@@ -121,8 +141,11 @@ vacuum_cancel(int64 run_id)
 		PgmVacuumSlot *slot = &pgm_vacuum->slots[i];
 
 		if ((slot->state == PGM_VSLOT_LAUNCHING || slot->state == PGM_VSLOT_RUNNING) &&
-			slot->run_id == run_id)
+			slot->run_id == run_id && vacuum_slot_ours(slot, extoid))
 		{
+			if (!slot->cancel_requested)
+				strlcpy(slot->cancel_reason, "cancelled by pgm_cancel_run()",
+						sizeof(slot->cancel_reason));
 			slot->cancel_requested = true;
 			pid = slot->pid;
 			found = true;
@@ -137,7 +160,8 @@ vacuum_cancel(int64 run_id)
 /*
  * DROP DATABASE (utility_hook.c) of a database a VACUUM worker is connected
  * to: cancel those runs, as pgm_cancel_run() would, so that the worker
- * leaves.  Returns how many were asked to stop.
+ * leaves; the run's error says what cancelled it.  Returns how many were
+ * asked to stop.
  */
 int
 pgm_vacuum_release_database(const char *dbname)
@@ -156,6 +180,10 @@ pgm_vacuum_release_database(const char *dbname)
 		if ((slot->state == PGM_VSLOT_LAUNCHING || slot->state == PGM_VSLOT_RUNNING) &&
 			strcmp(slot->params.dbname, dbname) == 0)
 		{
+			if (!slot->cancel_requested)
+				snprintf(slot->cancel_reason, sizeof(slot->cancel_reason),
+						 "cancelled: DROP DATABASE, ALTER DATABASE ... RENAME or CREATE DATABASE ... TEMPLATE needed database \"%.*s\" to itself",
+						 NAMEDATALEN - 1, dbname);
 			slot->cancel_requested = true;
 			if (slot->pid != 0)
 				pids[n++] = slot->pid;
@@ -225,7 +253,7 @@ vacuum_read_params(const PgmRunRequest *req, PgmVacuumParams *p, const char **wh
 							  " (o->>'lock_timeout_ms')::integer,"
 							  " (o->>'cost_limit')::integer, (o->>'cost_delay')::float8,"
 							  " (o->>'reindex_bloated')::boolean,"
-							  " ((o->>'window_seconds')::float8 * 1000)::bigint,"
+							  " LEAST((o->>'window_seconds')::float8 * 1000, 9e18)::bigint,"
 							  " o->>'schema', o->>'pattern',"
 							  " (SELECT pg_catalog.array_agg(x) FROM pg_catalog.jsonb_array_elements_text(o->'tables') x)::text,"
 							  " (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) $2)"
@@ -260,7 +288,18 @@ vacuum_read_params(const PgmRunRequest *req, PgmVacuumParams *p, const char **wh
 	p->reindex_bloated = vacuum_opt_bool(10, false);
 	v = vacuum_opt(11);
 	if (v != NULL && strtoll(v, NULL, 10) > 0)
-		p->window_end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), strtoll(v, NULL, 10));
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		int64		ms = strtoll(v, NULL, 10);
+
+		/*
+		 * A window ending beyond the last representable timestamp (a job
+		 * stored before pgm_vacuum_options refused them) is no window, not
+		 * a window end in the past.
+		 */
+		if (ms < (END_TIMESTAMP - now) / 1000)
+			p->window_end = TimestampTzPlusMilliseconds(now, ms);
+	}
 	v = vacuum_opt(12);
 	strlcpy(p->schema, v ? v : "", sizeof(p->schema));
 	v = vacuum_opt(13);
@@ -315,6 +354,7 @@ vacuum_start(PgmDutyContext *ctx, const PgmRunRequest *req)
 	if (pending == NULL)
 		pending = MemoryContextAlloc(TopMemoryContext, sizeof(VacuumPending) * PGM_MAX_VACUUM_SLOTS);
 	pending[npending].run_id = req->run_id;
+	pending[npending].extoid = vacuum_extoid();
 	pending[npending].params = params;
 	npending++;
 	return PGM_RUN_STARTED;
@@ -336,6 +376,8 @@ vacuum_launch(const VacuumPending *pend)
 			memset(slot, 0, sizeof(PgmVacuumSlot));
 			slot->state = PGM_VSLOT_LAUNCHING;
 			slot->run_id = pend->run_id;
+			slot->owner_dboid = MyDatabaseId;
+			slot->owner_extoid = pend->extoid;
 			slot->launched_at = GetCurrentTimestamp();
 			slot->params = pend->params;
 			break;
@@ -379,6 +421,20 @@ vacuum_json_ts(StringInfo buf, const char *key, TimestampTz ts)
 		appendStringInfo(buf, "\"%s\"", JsonEncodeDateTime(tsbuf, TimestampTzGetDatum(ts), TIMESTAMPTZOID, NULL));
 }
 
+/*
+ * Text from a VACUUM worker, valid in this database's encoding: cut at the
+ * first byte that is not (the worker cuts on character boundaries of its
+ * own database, which may have another encoding).
+ */
+static const char *
+vacuum_valid_text(const char *s)
+{
+	int			len = strlen(s);
+	int			valid = pg_encoding_verifymbstr(GetDatabaseEncoding(), s, len);
+
+	return valid == len ? s : pnstrdup(s, valid);
+}
+
 static void
 vacuum_json_int(StringInfo buf, const char *key, int64 v)
 {
@@ -392,16 +448,16 @@ static void
 vacuum_entry_json(StringInfo buf, const PgmVacuumEntry *e)
 {
 	appendStringInfoString(buf, "{\"relation\": ");
-	escape_json(buf, e->relation);
+	escape_json(buf, vacuum_valid_text(e->relation));
 	appendStringInfoString(buf, ", \"action\": ");
-	escape_json(buf, e->action);
+	escape_json(buf, vacuum_valid_text(e->action));
 	appendStringInfoString(buf, ", \"outcome\": ");
-	escape_json(buf, e->outcome);
+	escape_json(buf, vacuum_valid_text(e->outcome));
 	appendStringInfoString(buf, ", \"reason\": ");
-	escape_json(buf, e->reason);
+	escape_json(buf, vacuum_valid_text(e->reason));
 	appendStringInfoString(buf, ", \"detail\": ");
 	if (e->error[0])
-		escape_json(buf, e->error);
+		escape_json(buf, vacuum_valid_text(e->error));
 	else
 		appendStringInfoString(buf, "null");
 	vacuum_json_int(buf, "dead_tuples_before", e->dead_before);
@@ -448,13 +504,13 @@ vacuum_collect_slot(PgmDutyContext *ctx, int slotno, PgmVacuumSlot *s)
 	values[8] = Int64GetDatum(s->dead_removed);
 	values[9] = Int64GetDatum(s->bytes_before);
 	values[10] = Int64GetDatum(s->bytes_after);
-	values[11] = CStringGetTextDatum(final ? "" : s->current);
+	values[11] = CStringGetTextDatum(final ? "" : vacuum_valid_text(s->current));
 	nulls[11] = (final || s->current[0] == '\0') ? 'n' : ' ';
 	values[12] = CStringGetTextDatum(json.data);
 	if (final)
 	{
 		const char *status = s->status[0] ? s->status : "failed";
-		const char *error = s->error[0] ? s->error
+		const char *error = s->error[0] ? vacuum_valid_text(s->error)
 			: (strcmp(status, "failed") == 0
 			   ? "the VACUUM worker exited without reporting an outcome (see the server log)" : NULL);
 
@@ -502,10 +558,58 @@ vacuum_collect_slot(PgmDutyContext *ctx, int slotno, PgmVacuumSlot *s)
 						s->tables_vacuumed, s->tables_analyzed, s->tables_skipped, s->tables_failed)));
 }
 
+/*
+ * A slot whose run this worker did not launch: its pgm_job_run row is
+ * gone (DROP EXTENSION) or in another database (pgmanage.database
+ * changed), and a row with the same id may now be another run.  Nothing
+ * is written: a run going is cancelled, a finished one's slot is freed
+ * (after this transaction, with the others).
+ */
+static void
+vacuum_foreign_slot(int slotno, const PgmVacuumSlot *copy, TimestampTz now)
+{
+	PgmVacuumSlot *slot = &pgm_vacuum->slots[slotno];
+	int			pid = 0;
+	bool		final = false;
+
+	LWLockAcquire(pgm_vacuum->lock, LW_EXCLUSIVE);
+	if (slot->run_id == copy->run_id && slot->owner_extoid == copy->owner_extoid &&
+		slot->owner_dboid == copy->owner_dboid)
+	{
+		final = (slot->state == PGM_VSLOT_DONE || slot->state == PGM_VSLOT_DIED ||
+				 (slot->state == PGM_VSLOT_LAUNCHING &&
+				  TimestampDifferenceExceeds(slot->launched_at, now, VACUUM_LAUNCH_TIMEOUT_MS)));
+		if (!final && !slot->cancel_requested)
+		{
+			strlcpy(slot->cancel_reason,
+					"cancelled: the pgmanage extension that started it was dropped, or pgmanage.database changed",
+					sizeof(slot->cancel_reason));
+			slot->cancel_requested = true;
+			pid = slot->pid;
+		}
+		written_generation[slotno] = slot->generation;
+	}
+	LWLockRelease(pgm_vacuum->lock);
+	if (pid != 0)
+	{
+		ereport(LOG,
+				(errmsg("pgmanage: cancelling vacuum run %lld (pid %d): it was started by a pgmanage extension that was dropped since or in another database; its result is not recorded",
+						(long long) copy->run_id, pid)));
+		kill(pid, SIGINT);
+	}
+	if (final)
+	{
+		taken[slotno] = 0;
+		taken_run[slotno] = copy->run_id;
+		finalized[slotno] = true;
+	}
+}
+
 static void
 vacuum_collect(PgmDutyContext *ctx)
 {
 	PgmVacuumSlot *copy = palloc(sizeof(PgmVacuumSlot));
+	Oid			extoid = vacuum_extoid();
 	int			i;
 
 	for (i = 0; i < PGM_MAX_VACUUM_SLOTS; i++)
@@ -516,7 +620,8 @@ vacuum_collect(PgmDutyContext *ctx)
 		LWLockAcquire(pgm_vacuum->lock, LW_SHARED);
 		if (slot->state == PGM_VSLOT_FREE ||
 			(slot->state != PGM_VSLOT_DONE && slot->state != PGM_VSLOT_DIED &&
-			 slot->generation == written_generation[i] && slot->state != PGM_VSLOT_LAUNCHING))
+			 slot->generation == written_generation[i] && slot->state != PGM_VSLOT_LAUNCHING &&
+			 (vacuum_slot_ours(slot, extoid) || slot->cancel_requested)))
 		{
 			LWLockRelease(pgm_vacuum->lock);
 			continue;
@@ -524,6 +629,11 @@ vacuum_collect(PgmDutyContext *ctx)
 		memcpy(copy, slot, sizeof(PgmVacuumSlot));
 		LWLockRelease(pgm_vacuum->lock);
 
+		if (!vacuum_slot_ours(copy, extoid))
+		{
+			vacuum_foreign_slot(i, copy, ctx->now);
+			continue;
+		}
 		if (copy->state == PGM_VSLOT_LAUNCHING)
 		{
 			pid_t		pid;

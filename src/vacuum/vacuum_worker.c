@@ -33,6 +33,10 @@
  * going on is cancelled and no further table is started; the run ends
  * 'cancelled'.  SIGTERM (shutdown) ends the process; the pgmanage worker
  * then records the run as failed.
+ *
+ * Like every pgmanage process it is exempt from slow-query capture
+ * (pgm_internal_process); pg_stat_statements sees its statements as it
+ * sees any session's.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -41,6 +45,8 @@
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -76,7 +82,47 @@ static MemoryContext vw_stmt_cxt = NULL;
 static bool vw_cancelled = false;
 static char vw_first_error[PGM_VACUUM_REASON_LEN];
 
+/* -------- text -------- */
+
+/*
+ * Format into dst (size bytes), cut on a character boundary of this
+ * database's encoding: a message cut in the middle of a character would
+ * be invalid text in pgm_job_run.
+ */
+static void
+vw_format(char *dst, size_t size, const char *fmt,...) pg_attribute_printf(3, 4);
+
+static void
+vw_format(char *dst, size_t size, const char *fmt,...)
+{
+	StringInfoData buf;
+	int			len;
+
+	initStringInfo(&buf);
+	for (;;)
+	{
+		va_list		args;
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&buf, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	len = buf.len;
+	if (len >= (int) size)
+		len = pg_mbcliplen(buf.data, len, size - 1);
+	memcpy(dst, buf.data, len);
+	dst[len] = '\0';
+	pfree(buf.data);
+}
+
 /* -------- the slot -------- */
+
+/* what cancelled the run, once it was: pgm_cancel_run() or a DROP DATABASE */
+static char vw_cancel_reason[PGM_VACUUM_REASON_LEN] = "cancelled by pgm_cancel_run()";
 
 static bool
 vw_cancel_requested(void)
@@ -85,6 +131,8 @@ vw_cancel_requested(void)
 
 	LWLockAcquire(pgm_vacuum->lock, LW_SHARED);
 	c = vw_slot->cancel_requested;
+	if (c && vw_slot->cancel_reason[0] != '\0')
+		strlcpy(vw_cancel_reason, vw_slot->cancel_reason, sizeof(vw_cancel_reason));
 	LWLockRelease(pgm_vacuum->lock);
 	return c;
 }
@@ -118,6 +166,9 @@ vw_push(const PgmVacuumEntry *e, int d_vacuumed, int d_analyzed, int d_skipped,
 			}
 			else
 				vw_slot->entries_dropped++;
+			/* its entry is in: no longer the table a termination would name */
+			if (strcmp(vw_slot->current, e->relation) == 0)
+				vw_slot->current[0] = '\0';
 			vw_slot->tables_vacuumed += d_vacuumed;
 			vw_slot->tables_analyzed += d_analyzed;
 			vw_slot->tables_skipped += d_skipped;
@@ -134,11 +185,26 @@ vw_push(const PgmVacuumEntry *e, int d_vacuumed, int d_analyzed, int d_skipped,
 			break;
 		}
 		LWLockRelease(pgm_vacuum->lock);
+		/* a cancelled run does not wait: what does not fit is counted as dropped */
+		if (vw_cancelled || vw_cancel_requested())
+		{
+			vw_cancelled = true;
+			waited = VW_RING_WAIT_MS;
+			continue;
+		}
 		/* full: the pgmanage worker drains it and sets our latch */
 		pgm_wake_child(PGM_CHILD_WORKER);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 20, pgm_wait_event(&vw_wait_event, "PgmanageVacuumResults"));
 		ResetLatch(MyLatch);
+
+		/*
+		 * SIGTERM (pg_ctl stop -m fast, pg_terminate_backend) ends the process
+		 * here, as during a statement.  SIGINT has no statement to cancel
+		 * here: pgm_cancel_run()'s is seen through the slot above.
+		 */
+		QueryCancelPending = false;
+		CHECK_FOR_INTERRUPTS();
 		waited += 20;
 	}
 }
@@ -193,9 +259,30 @@ vw_on_exit(int code, Datum arg)
 		vw_slot->state = PGM_VSLOT_DIED;
 		strlcpy(vw_slot->status, "failed", sizeof(vw_slot->status));
 		if (vw_slot->error[0] == '\0')
-			strlcpy(vw_slot->error,
-					"the VACUUM worker was terminated (server shutdown, pg_terminate_backend or a FATAL error; see the server log)",
-					sizeof(vw_slot->error));
+		{
+			char		on[PGM_VACUUM_QUALNAME_LEN + 16] = "";
+
+			/* the table it was on (the entry for it never came) */
+			if (vw_slot->current[0] != '\0')
+				snprintf(on, sizeof(on), " while on %s", vw_slot->current);
+			snprintf(vw_slot->error, sizeof(vw_slot->error),
+					 "the VACUUM worker was terminated%s (server shutdown, pg_terminate_backend or a FATAL error; see the server log)",
+					 on);
+			if (vw_slot->current[0] != '\0' && vw_slot->ring_count < PGM_VACUUM_RING)
+			{
+				PgmVacuumEntry *e = &vw_slot->ring[(vw_slot->ring_head + vw_slot->ring_count) % PGM_VACUUM_RING];
+
+				memset(e, 0, sizeof(*e));
+				strlcpy(e->relation, vw_slot->current, sizeof(e->relation));
+				strlcpy(e->action, "none", sizeof(e->action));
+				strlcpy(e->outcome, "failed", sizeof(e->outcome));
+				strlcpy(e->error, "the VACUUM worker was terminated while on it", sizeof(e->error));
+				e->dead_before = e->dead_after = e->bytes_before = e->bytes_after = -1;
+				e->finished = GetCurrentTimestamp();
+				vw_slot->ring_count++;
+				vw_slot->tables_failed++;
+			}
+		}
 		vw_slot->generation++;
 	}
 	LWLockRelease(pgm_vacuum->lock);
@@ -384,31 +471,73 @@ vw_try(const char *sql, char *outcome, char *why, int whylen)
 		{
 			vw_cancelled = true;
 			strlcpy(outcome, "skipped", 12);
-			strlcpy(why, "run cancelled by pgm_cancel_run()", whylen);
+			vw_format(why, whylen, "run %s", vw_cancel_reason);
 		}
 		else if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
 		{
 			strlcpy(outcome, "skipped", 12);
-			snprintf(why, whylen, "lock not available within lock_timeout (%d ms): %s",
-					 vw_params.lock_timeout_ms, edata->message);
+			vw_format(why, whylen, "lock not available within lock_timeout (%d ms): %s",
+					  vw_params.lock_timeout_ms, edata->message);
 		}
 		else if (edata->sqlerrcode == ERRCODE_UNDEFINED_TABLE ||
 				 edata->sqlerrcode == ERRCODE_UNDEFINED_OBJECT)
 		{
 			strlcpy(outcome, "skipped", 12);
-			snprintf(why, whylen, "dropped: %s", edata->message);
+			vw_format(why, whylen, "dropped: %s", edata->message);
 		}
 		else
 		{
 			strlcpy(outcome, "failed", 12);
-			snprintf(why, whylen, "%s", edata->message);
+			vw_format(why, whylen, "%s", edata->message);
 			if (vw_first_error[0] == '\0')
-				strlcpy(vw_first_error, edata->message, sizeof(vw_first_error));
+				vw_format(vw_first_error, sizeof(vw_first_error), "%s", edata->message);
 		}
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
 	return ok;
+}
+
+/*
+ * Just before dropping a leftover listed earlier: is the index with this
+ * OID still an invalid _ccnew/_ccold index of this table?  Then its name
+ * now (quoted, for the DROP) goes into qualname.  Dropping by the name
+ * read earlier could drop another index that took the name since (a
+ * rename while an earlier DROP INDEX CONCURRENTLY waited).  A rename or a
+ * rebuild in the few milliseconds between this check and the DROP is not
+ * excluded: DROP INDEX CONCURRENTLY cannot run in the transaction that
+ * checks.
+ */
+static bool
+vw_leftover_recheck(Oid indexoid, Oid relid, char *qualname, int len)
+{
+	Oid			types[2] = {OIDOID, OIDOID};
+	Datum		values[2];
+	bool		still = false;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	values[0] = ObjectIdGetDatum(indexoid);
+	values[1] = ObjectIdGetDatum(relid);
+	if (SPI_execute_with_args(
+							  "SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.'"
+							  "   OPERATOR(pg_catalog.||) pg_catalog.quote_ident(x.relname)"
+							  " FROM pg_catalog.pg_index i"
+							  " JOIN pg_catalog.pg_class x ON x.oid OPERATOR(pg_catalog.=) i.indexrelid"
+							  " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) x.relnamespace"
+							  " WHERE i.indexrelid OPERATOR(pg_catalog.=) $1 AND i.indrelid OPERATOR(pg_catalog.=) $2"
+							  "   AND NOT i.indisvalid AND x.relname OPERATOR(pg_catalog.~) '_cc(new|old)[0-9]*$'",
+							  2, types, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		strlcpy(qualname, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), len);
+		still = true;
+	}
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	return still;
 }
 
 /*
@@ -476,9 +605,21 @@ vw_reindex(const PgmVacuumCandidate *c, bool leftovers_only)
 
 		if (idx[i].leftover)
 		{
+			char		current[PGM_VACUUM_QUALNAME_LEN * 2];
+
 			vw_entry_init(&e, idx[i].display, "drop index",
 						  "invalid leftover of an interrupted REINDEX CONCURRENTLY");
-			sql = psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", idx[i].qualname);
+			if (!vw_leftover_recheck(idx[i].oid, c->relid, current, sizeof(current)))
+			{
+				/* rebuilt, renamed, dropped or made valid since it was listed: not ours */
+				strlcpy(e.outcome, "skipped", sizeof(e.outcome));
+				strlcpy(e.error, "no longer an invalid leftover of this table when its turn came: left alone",
+						sizeof(e.error));
+				e.started = e.finished = GetCurrentTimestamp();
+				vw_push(&e, 0, 0, 0, 0, 0, 0, 0, 0);
+				continue;
+			}
+			sql = psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", current);
 		}
 		else if (leftovers_only)
 			continue;
@@ -611,7 +752,7 @@ vw_run(void)
 		if (vw_cancel_requested())
 			vw_cancelled = true;
 		else
-			snprintf(vw_first_error, sizeof(vw_first_error), "could not list tables: %s", edata->message);
+			vw_format(vw_first_error, sizeof(vw_first_error), "could not list tables: %s", edata->message);
 		FreeErrorData(edata);
 		return vw_cancelled ? "cancelled" : "failed";
 	}
@@ -645,7 +786,10 @@ vw_run(void)
 			vw_cancelled = true;
 		if (vw_cancelled)
 		{
-			vw_skip(c, "run cancelled by pgm_cancel_run()");
+			char		why[PGM_VACUUM_REASON_LEN];
+
+			vw_format(why, sizeof(why), "run %s", vw_cancel_reason);
+			vw_skip(c, why);
 			continue;
 		}
 		if (vw_params.window_end != 0 && GetCurrentTimestamp() >= vw_params.window_end)
@@ -675,6 +819,13 @@ pgm_vacuum_worker_main(Datum arg)
 	char		error[PGM_VACUUM_REASON_LEN];
 
 	memcpy(&vw_run_id, MyBgworkerEntry->bgw_extra, sizeof(int64));
+	/*
+	 * pgmanage's own statements are never captured as slow queries: neither
+	 * the candidate query nor the VACUUM, ANALYZE and REINDEX statements
+	 * (each table's time is in the run's details).  Only the capture hooks
+	 * read this flag: pg_stat_statements still counts every statement.
+	 */
+	pgm_internal_process = true;
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -714,7 +865,7 @@ pgm_vacuum_worker_main(Datum arg)
 
 	error[0] = '\0';
 	if (strcmp(status, "cancelled") == 0)
-		strlcpy(error, "cancelled by pgm_cancel_run()", sizeof(error));
+		strlcpy(error, vw_cancel_reason, sizeof(error));
 	else if (vw_first_error[0])
 		strlcpy(error, vw_first_error, sizeof(error));
 	vw_finish(status, error[0] ? error : NULL);

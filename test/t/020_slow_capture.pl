@@ -137,6 +137,105 @@ is(rows_with('par-marker'), '1', 'parallel query captured once');
 like(rows_with('par-marker', 'plan'), qr/Gather.*Workers Launched: \d/s,
 	'its plan shows the Gather and its workers');
 
+# 4b. secrets are never stored literally, in the table nor in the log
+# (passwords "sekrit-N" of CREATE/ALTER ROLE, pgm_endpoint's secrets (valid
+# ones: whsec_ and the base64 of "sekrit-N" three times, so c2Vrcml0...), the arguments of
+# pgm_webhook_signature, and the constants of plans that touch pgm_endpoint,
+# directly or through a view), and other roles' texts are read through
+# pgm_slow_queries_visible under pg_stat_activity's rules
+$log_offset = -s $node->logfile;
+$node->safe_psql('postgres', q{
+CREATE VIEW ep_view AS SELECT * FROM pgmanage.pgm_endpoint;
+CREATE ROLE pgm_redact_watcher IN ROLE pg_monitor;
+CREATE ROLE pgm_redact_plain;
+GRANT USAGE ON SCHEMA pgmanage TO pgm_redact_plain;
+});
+$node->safe_psql('postgres', q{
+SET pgmanage.log_min_duration = 0;
+SET pgmanage.log_utility = on;
+SET pgmanage.log_nested_statements = on;
+SET pgmanage.log_plan = text;
+CREATE ROLE pgm_secret_role PASSWORD 'sekrit-1' /* redact-1 */;
+ALTER ROLE pgm_secret_role ENCRYPTED PASSWORD 'sekrit-2' /* redact-2 */;
+ALTER ROLE pgm_secret_role WITH LOGIN PASSWORD $q$sekrit-3$q$ VALID UNTIL 'infinity' /* redact-3 */;
+INSERT INTO pgm_endpoint (name, url, secret, enabled)
+    VALUES ('redact-ep', 'http://127.0.0.1:9/', 'whsec_c2Vrcml0LTRzZWtyaXQtNHNla3JpdC00', false) /* redact-4 */;
+UPDATE pgm_endpoint SET secret = E'whsec_c2Vrcml0LTVzZWtyaXQtNXNla3JpdC01' WHERE name = 'redact-ep' /* redact-5 */;
+SELECT pgm_webhook_signature('whsec_c2Vrcml0LTZzZWtyaXQtNnNla3JpdC02', 'msg', 1, 'body') IS NOT NULL /* redact-6 */;
+DO $$BEGIN EXECUTE 'ALTER ROLE pgm_secret_role PASSWORD ''sekrit-7'''; END$$ /* redact-7 */;
+SELECT name FROM pgm_endpoint WHERE secret = 'sekrit-8' /* redact-8 */;
+SELECT name FROM ep_view WHERE secret = 'sekrit-9' /* redact-9 */;
+SET pgmanage.log_plan = json;
+SELECT name FROM ep_view WHERE secret = 'sekrit-10' /* redact-10 */;
+SELECT 1 /* redact-done */;
+});
+ok(wait_for_marker('redact-done'), 'statements with secrets drained');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(substring(statement from 'redact-[0-9]+'), ',' ORDER BY id)
+	FROM pgm_slow_queries WHERE statement ~ 'redact-[0-9]+' AND nesting_level = 0}),
+	join(',', map { "redact-$_" } 1 .. 10), 'every statement with a secret was captured');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM pgm_slow_queries
+	WHERE statement || query || coalesce(plan, '') ~ '(sekrit|c2Vrcml0)'}),
+	'0', 'no secret in statement, query or plan');
+is($node->safe_psql('postgres', q{
+	SELECT statement FROM pgm_slow_queries WHERE statement LIKE '%redact-3 %'}),
+	q{ALTER ROLE pgm_secret_role WITH LOGIN PASSWORD '<redacted>' VALID UNTIL 'infinity' /* redact-3 */},
+	'only the password is replaced in ALTER ROLE');
+is($node->safe_psql('postgres', q{
+	SELECT statement FROM pgm_slow_queries WHERE statement LIKE '%redact-6 %'}),
+	q{SELECT pgm_webhook_signature('<redacted>', '<redacted>', 1, '<redacted>') IS NOT NULL /* redact-6 */},
+	'every string constant of a statement naming pgm_webhook_signature');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM pgm_slow_queries
+	WHERE statement LIKE 'ALTER ROLE pgm_secret_role PASSWORD %' AND nesting_level = 1}),
+	'1', 'the nested ALTER ROLE of the DO block captured (redacted)');
+like($node->safe_psql('postgres', q{
+	SELECT plan FROM pgm_slow_queries WHERE statement LIKE '%redact-9 %'}),
+	qr/Filter: \(secret = '<redacted>'::text\)/,
+	'constants of a plan reading pgm_endpoint through a view redacted');
+is($node->safe_psql('postgres', q{
+	SELECT (plan::jsonb) IS NOT NULL FROM pgm_slow_queries WHERE statement LIKE '%redact-10 %'}),
+	't', 'a redacted JSON plan is still JSON');
+# pgmanage's lines of the log: "duration: ... statement:" and "plan:" with the
+# plan's lines and the CONTEXT after them (the TAP cluster's log_statement =
+# all logs the statements literally too: that is PostgreSQL's own logging)
+my ($pgm_lines, $in) = ('', 0);
+for my $line (split /\n/, slurp_file($node->logfile, $log_offset))
+{
+	if ($line =~ /duration: [\d.]+ ms  (statement|plan):/) { $in = 1; }
+	elsif ($line =~ /^\d{4}-\d\d-\d\d / && $line !~ / CONTEXT:  /) { $in = 0; }	# the next log entry
+	$pgm_lines .= "$line\n" if $in;
+}
+like($pgm_lines, qr/statement: ALTER ROLE pgm_secret_role ENCRYPTED PASSWORD '<redacted>' \/\* redact-2 \*\//,
+	'the log line is redacted too');
+like($pgm_lines, qr/Filter: \(secret = '<redacted>'::text\)/, 'and the logged plan');
+unlike($pgm_lines, qr/sekrit|c2Vrcml0/, 'no secret in the lines pgmanage logs');
+
+# as a pg_monitor member: no access to the table, every text (redacted)
+# through the view; as a plain role: others' texts hidden
+my ($r_ret, $r_out, $r_err) = $node->psql('postgres',
+	'SET ROLE pgm_redact_watcher; SELECT count(*) FROM pgm_slow_queries');
+like($r_err, qr/permission denied for table pgm_slow_queries/, 'pg_monitor cannot read the table');
+is($node->safe_psql('postgres', q{
+	SET ROLE pgm_redact_watcher;
+	SELECT statement FROM pgmanage.pgm_slow_queries_visible WHERE statement LIKE '%redact-2 %'}),
+	q{ALTER ROLE pgm_secret_role ENCRYPTED PASSWORD '<redacted>' /* redact-2 */},
+	'pg_monitor reads other roles\' statements through the view, redacted');
+is($node->safe_psql('postgres', q{
+	SET ROLE pgm_redact_plain;
+	SELECT count(*) FILTER (WHERE statement = '<insufficient privilege>' AND plan IS NULL
+	                        AND query = '<insufficient privilege>'),
+	       count(*) FILTER (WHERE statement <> '<insufficient privilege>')
+	FROM pgmanage.pgm_slow_queries_visible}),
+	$node->safe_psql('postgres', 'SELECT count(*) FROM pgm_slow_queries') . '|0',
+	'a plain role sees none of the other roles\' texts');
+$node->safe_psql('postgres', q{
+DELETE FROM pgm_endpoint WHERE name = 'redact-ep';
+DROP VIEW ep_view;
+DROP ROLE pgm_secret_role;
+});
+
 # 5. the other order of shared_preload_libraries
 $node->append_conf('postgresql.conf',
 	"shared_preload_libraries = 'pgmanage, pg_stat_statements'");

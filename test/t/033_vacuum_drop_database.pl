@@ -34,6 +34,11 @@ my ($ret, $stdout, $stderr) = $node->psql('postgres', 'DROP DATABASE victim',
 is($ret, 0, 'DROP DATABASE succeeds while the run was going') or diag($stderr);
 pgm_wait_run($node, $run, '^cancelled$');
 pass('the run is recorded as cancelled');
+like(pgm_run_field($node, $run, 'error'),
+	qr/^cancelled: DROP DATABASE, ALTER DATABASE \.\.\. RENAME or CREATE DATABASE \.\.\. TEMPLATE needed database "victim" to itself/,
+	'its error says what cancelled it (not pgm_cancel_run)');
+like((split /\|/, pgm_run_entry($node, $run, 'public.slow'))[3], qr/^run cancelled: DROP DATABASE/,
+	"and so does the table's entry");
 
 $node->stop;
 done_testing();

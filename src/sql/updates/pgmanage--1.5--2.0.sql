@@ -437,6 +437,37 @@ BEGIN
 END
 $fn$;
 
+-- Captured statements: the table's literal texts for superusers only, read
+-- through pgm_slow_queries_visible by everyone else (src/sql/capture.sql).
+-- pgm_slow_queries as pg_stat_activity shows query: every row, and the
+-- literal texts (statement, query, plan), the query id and the client
+-- address of another role's statement only to a role that has the
+-- privileges of that role or of pg_read_all_stats (superusers have both).
+-- Others see '<insufficient privilege>' and NULLs.  The table itself is
+-- for superusers only.  A row whose role no longer exists is shown only
+-- to pg_read_all_stats.
+CREATE VIEW pgmanage.pgm_slow_queries_visible WITH (security_barrier) AS
+SELECT s.id, s.captured_at, s.stored_at, s.duration_ms,
+       CASE WHEN v.allowed THEN s.queryid END AS queryid,
+       s.role_name, s.database_name, s.application_name,
+       CASE WHEN v.allowed THEN s.client_addr END AS client_addr,
+       s.pid,
+       CASE WHEN v.allowed THEN s.query ELSE '<insufficient privilege>' END AS query,
+       s.query_normalized,
+       CASE WHEN v.allowed THEN s.statement ELSE '<insufficient privilege>' END AS statement,
+       CASE WHEN v.allowed THEN s.plan END AS plan,
+       s.plan_format, s.rows, s.nesting_level, s.utility
+FROM pgmanage.pgm_slow_queries s
+CROSS JOIN LATERAL (
+    SELECT pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                      WHERE r.rolname OPERATOR(pg_catalog.=) s.role_name
+                        AND pg_catalog.pg_has_role(r.oid, 'USAGE'))
+) AS v(allowed);
+COMMENT ON VIEW pgmanage.pgm_slow_queries_visible IS 'pgmanage: pgm_slow_queries with other roles'' texts and plans shown under the rules of pg_stat_activity.query';
+REVOKE SELECT ON pgmanage.pgm_slow_queries FROM pg_read_all_stats;
+GRANT SELECT ON pgmanage.pgm_slow_queries_visible TO PUBLIC;
+
 -- pgm_job: a schedule is checked, and next_fire computed, when it is set;
 -- a job's kind never changes (a name used by a job of another kind is
 -- refused, so pgm_schedule_vacuum cannot silently replace a backup job
@@ -582,6 +613,11 @@ BEGIN
     END IF;
     IF window_length IS NOT NULL AND window_length OPERATOR(pg_catalog.<=) interval '0' THEN
         RAISE EXCEPTION 'window_length must be positive'
+            USING ERRCODE = '22023', HINT = 'Pass NULL (the default) for no window.';
+    END IF;
+    -- (a window end beyond the representable range would be in the past)
+    IF window_length OPERATOR(pg_catalog.>) interval '100 years' THEN
+        RAISE EXCEPTION 'window_length must be at most 100 years'
             USING ERRCODE = '22023', HINT = 'Pass NULL (the default) for no window.';
     END IF;
     IF with_analyze IS NULL OR pgm_vacuum_options.freeze IS NULL OR skip_locked IS NULL OR reindex_bloated IS NULL THEN
