@@ -39,11 +39,16 @@ CREATE TRIGGER pgm_endpoint_changed
     FOR EACH STATEMENT EXECUTE FUNCTION pgmanage.pgm_webhook_wake();
 
 -- The outbox: one row per event, its JSON body fixed at enqueue time.
+-- webhook_id: the webhook-id header of every attempt, random (128 bits), so
+-- that no two events ever share one, across DROP/CREATE EXTENSION, restores
+-- and failovers (the id sequence starts again there; this does not).
 CREATE TABLE pgmanage.pgm_event (
     id bigserial PRIMARY KEY,
     kind text NOT NULL,
     payload jsonb NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
+    created_at timestamptz NOT NULL DEFAULT now(),
+    webhook_id text NOT NULL DEFAULT ('pgm_' || replace(gen_random_uuid()::text, '-', ''))
+        CONSTRAINT pgm_event_webhook_id_key UNIQUE
 );
 CREATE INDEX pgm_event_created_at ON pgmanage.pgm_event (created_at);
 COMMENT ON TABLE pgmanage.pgm_event IS 'pgmanage: events to deliver to endpoints; pruned after pgmanage.webhook_retention once no delivery is pending';

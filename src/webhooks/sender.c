@@ -80,6 +80,7 @@ typedef enum SenderOutcome
 typedef struct SenderTransfer
 {
 	int64		event_id;
+	char		msg_id[SENDER_NAME_MAX];	/* webhook-id */
 	char		endpoint[SENDER_NAME_MAX];
 	int			attempts;		/* before this one */
 	int			max_attempts;
@@ -118,7 +119,6 @@ static int	results_cap = 0;
 static CURL **idle_handles;
 static int	nidle = 0;
 
-static char sender_msg_prefix[64];	/* "pgm_<system identifier>_" */
 
 /* ---- transfers ---- */
 
@@ -192,7 +192,7 @@ sender_add_header(struct curl_slist *list, const char *h)
  * nothing is sent yet).  The secret is decoded, used and wiped here.
  */
 static SenderTransfer *
-sender_prepare(int64 event_id, const char *endpoint, int attempts, int max_attempts,
+sender_prepare(int64 event_id, const char *msg_id, const char *endpoint, int attempts, int max_attempts,
 			   const char *body, const char *url, const char *secret, int64 timeout_ms,
 			   const char *extra_headers, bool follow, const char *ca_file)
 {
@@ -205,19 +205,19 @@ sender_prepare(int64 event_id, const char *endpoint, int attempts, int max_attem
 	CURL	   *easy;
 
 	t->event_id = event_id;
+	strlcpy(t->msg_id, msg_id, sizeof(t->msg_id));
 	strlcpy(t->endpoint, endpoint, sizeof(t->endpoint));
 	t->attempts = attempts;
 	t->max_attempts = max_attempts;
 	t->body = MemoryContextStrdup(sender_cxt, body);
 
-	snprintf(hdr, sizeof(hdr), "%s" INT64_FORMAT, sender_msg_prefix, event_id);
-	if (keylen < 0 || !pgm_wh_sign(key, keylen, hdr, now_s, t->body, strlen(t->body), sig))
+	if (keylen < 0 || !pgm_wh_sign(key, keylen, t->msg_id, now_s, t->body, strlen(t->body), sig))
 		sig[0] = '\0';
 	explicit_bzero(key, sizeof(key));
 
 	t->headers = sender_add_header(NULL, "Content-Type: application/json");
 	t->headers = sender_add_header(t->headers, "Expect:");
-	snprintf(hdr, sizeof(hdr), "webhook-id: %s" INT64_FORMAT, sender_msg_prefix, event_id);
+	snprintf(hdr, sizeof(hdr), "webhook-id: %s", t->msg_id);
 	t->headers = sender_add_header(t->headers, hdr);
 	snprintf(hdr, sizeof(hdr), "webhook-timestamp: " INT64_FORMAT, now_s);
 	t->headers = sender_add_header(t->headers, hdr);
@@ -514,7 +514,7 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 
 	/* the due deliveries of one endpoint, from the partial index, then their bodies */
 	snprintf(sql, sizeof(sql),
-			 "SELECT d.event_id, d.attempts, e.payload::pg_catalog.text"
+			 "SELECT d.event_id, d.attempts, e.payload::pg_catalog.text, e.webhook_id"
 			 " FROM (SELECT event_id, attempts, next_attempt_at FROM " PGM_SCHEMA ".pgm_delivery"
 			 "       WHERE status OPERATOR(pg_catalog.=) 'pending' AND endpoint OPERATOR(pg_catalog.=) $1"
 			 "       AND next_attempt_at OPERATOR(pg_catalog.<=) $3"
@@ -555,7 +555,7 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 
 			if (sender_is_inflight(event_id, ep->name))
 				continue;
-			out[n++] = sender_prepare(event_id, ep->name,
+			out[n++] = sender_prepare(event_id, sender_value(tup, desc, 4), ep->name,
 									  DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull)),
 									  ep->max_attempts, sender_value(tup, desc, 3),
 									  ep->url, ep->secret, ep->timeout_ms, ep->headers,
@@ -702,8 +702,6 @@ pgm_sender_main(Datum arg)
 	sender_loop = pgm_http_loop_create();
 	pgm_http_loop_set_limits(sender_loop, pgm_max_concurrent_deliveries);
 	sender_ensure_capacity();
-	snprintf(sender_msg_prefix, sizeof(sender_msg_prefix), "pgm_" UINT64_FORMAT "_",
-			 GetSystemIdentifier());
 
 	wes = CreateWaitEventSet(TopMemoryContext, 3);
 	AddWaitEventToSet(wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);

@@ -5,7 +5,10 @@
  *		and waking the sender at commit (core's retention duty prunes it).
  *
  * pgm_event_enqueue() inserts one pgm_event row, whose JSON payload is
- * fixed there (it is the body of every attempt), and one pgm_delivery row
+ * fixed there (it is the body of every attempt) with its webhook_id (the
+ * webhook-id header of every attempt: "pgm_" and 128 random bits as 32 hex
+ * digits, from gen_random_uuid(), so that no id ever repeats, whatever
+ * happens to the event id sequence), and one pgm_delivery row
  * per matching enabled endpoint (fan-out at enqueue time: an endpoint
  * added later does not receive older events).  It registers a transaction
  * callback that sets the sender's latch at COMMIT only: a rollback sends
@@ -157,9 +160,9 @@ pgm_event_enqueue(const char *kind, const char *label,
 
 	/* the event: its payload is the body of every attempt */
 	snprintf(sql, sizeof(sql),
-			 "INSERT INTO " PGM_SCHEMA ".pgm_event (id, kind, payload)"
+			 "INSERT INTO " PGM_SCHEMA ".pgm_event (id, kind, payload, webhook_id)"
 			 " SELECT n.id, $1, pg_catalog.jsonb_build_object("
-			 "  'id', n.id, 'kind', $1,"
+			 "  'id', n.id, 'webhook_id', n.wid, 'kind', $1,"
 			 "  'time', pg_catalog.to_char(pg_catalog.clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
 			 "  'label', $2, 'requested_by', $3,"
 			 "  'cluster', pg_catalog.jsonb_build_object("
@@ -173,8 +176,10 @@ pgm_event_enqueue(const char *kind, const char *label,
 			 "  'data', $5::pg_catalog.jsonb)"
 			 "  OPERATOR(pg_catalog.||) CASE WHEN $1 OPERATOR(pg_catalog.=) 'backup'"
 			 "   THEN pg_catalog.jsonb_build_object('database_size', pg_catalog.pg_database_size(pg_catalog.current_database()))"
-			 "   ELSE '{}'::pg_catalog.jsonb END"
-			 " FROM (SELECT pg_catalog.nextval('" PGM_SCHEMA ".pgm_event_id_seq'::pg_catalog.regclass) AS id) n"
+			 "   ELSE '{}'::pg_catalog.jsonb END,"
+			 "  n.wid"
+			 " FROM (SELECT pg_catalog.nextval('" PGM_SCHEMA ".pgm_event_id_seq'::pg_catalog.regclass) AS id,"
+			 "       'pgm_' OPERATOR(pg_catalog.||) pg_catalog.replace(pg_catalog.gen_random_uuid()::pg_catalog.text, '-', '') AS wid) n"
 			 " RETURNING id");
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = CStringGetTextDatum(kind);

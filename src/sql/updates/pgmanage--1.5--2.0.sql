@@ -782,3 +782,17 @@ COMMENT ON FUNCTION pgmanage.pgm_endpoint_check() IS 'pgmanage (internal): trigg
 COMMENT ON FUNCTION pgmanage.pgm_webhook_wake() IS 'pgmanage (internal): trigger on pgm_endpoint, wakes the sender at COMMIT';
 COMMENT ON FUNCTION pgmanage.pgm_kill_log_event() IS 'pgmanage (internal): trigger on pgm_kill_log, emits timeout_kill events';
 COMMENT ON FUNCTION pgmanage.pgm_job_run_event() IS 'pgmanage (internal): trigger on pgm_job_run, emits job_failed events';
+
+-- 6. Webhooks: webhook_id, random, stored with each event (the header of
+-- every attempt).  Events queued before the update keep the id they were
+-- sent with so far (pgm_<system identifier>_<id>), so that a delivery
+-- retried after the update still deduplicates at the receiver.
+ALTER TABLE pgmanage.pgm_event ADD COLUMN webhook_id text;
+UPDATE pgmanage.pgm_event SET webhook_id = 'pgm_' OPERATOR(pg_catalog.||)
+    (SELECT s.system_identifier FROM pg_catalog.pg_control_system() s)::pg_catalog.text
+    OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) id::pg_catalog.text;
+ALTER TABLE pgmanage.pgm_event
+    ALTER COLUMN webhook_id SET DEFAULT ('pgm_' OPERATOR(pg_catalog.||)
+        pg_catalog.replace(pg_catalog.gen_random_uuid()::pg_catalog.text, '-', '')),
+    ALTER COLUMN webhook_id SET NOT NULL,
+    ADD CONSTRAINT pgm_event_webhook_id_key UNIQUE (webhook_id);
