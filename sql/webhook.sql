@@ -39,6 +39,24 @@ INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://exa mple.com/');
 \set VERBOSITY default
 INSERT INTO pgm_endpoint (name, url) VALUES ('f', NULL);
 \echo :LAST_ERROR_SQLSTATE
+-- link-local and cloud-metadata addresses, in every spelling (see 046 for the setting that allows them)
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://169.254.169.254/latest/meta-data/');
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY terse
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://169.254.0.1:8080/');
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://2852039166/');
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://0xa9.0xfe.0xa9.0xfe/');
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://100.100.100.200/latest/meta-data/');
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://[fd00:ec2::254]/latest/meta-data/');
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://[fe80::1]/');
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://[fe80::1%25eth0]/');
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://[febf::1]/');
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://[::ffff:169.254.169.254]/');
+\set VERBOSITY default
+-- loopback and private ranges are allowed by default (disabled: nothing is sent)
+INSERT INTO pgm_endpoint (name, url, enabled)
+VALUES ('p1', 'http://10.1.2.3/', false), ('p2', 'http://[fec0::1]/', false), ('p3', 'http://169.253.255.255/', false);
+DELETE FROM pgm_endpoint WHERE name IN ('p1', 'p2', 'p3');
 
 -- the other columns
 INSERT INTO pgm_endpoint (name, url) VALUES ('bad name', 'http://example.com/');
@@ -121,6 +139,9 @@ SELECT pgm_emit_event(NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT pgm_trigger_backup('x', 'no_such_endpoint');
 \echo :LAST_ERROR_SQLSTATE
+SELECT pgm_emit_event('test', NULL, repeat('l', 1025));
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgm_emit_event('test', NULL, repeat('l', 1024)) > 0 AS label_of_1024_bytes;
 -- a rolled back event leaves nothing
 BEGIN;
 SELECT pgm_trigger_backup('rolled back') IS NOT NULL AS queued;
@@ -168,6 +189,12 @@ ALTER SYSTEM SET pgmanage.backup_wal_threshold = '-2MB';
 \echo :LAST_ERROR_SQLSTATE
 ALTER SYSTEM SET pgmanage.disk_check_interval = '-1';
 \echo :LAST_ERROR_SQLSTATE
+ALTER SYSTEM SET pgmanage.webhook_allow_addresses = '169.254.169.254/33';
+\echo :LAST_ERROR_SQLSTATE
+ALTER SYSTEM SET pgmanage.webhook_deny_addresses = 'localhost';
+\echo :LAST_ERROR_SQLSTATE
+ALTER SYSTEM SET pgmanage.webhook_deny_addresses = '127.0.0.0/8, ::1/128 10.0.0.0/8';
+ALTER SYSTEM RESET pgmanage.webhook_deny_addresses;
 
 -- deleting an endpoint deletes its deliveries; events stay until pruned
 DELETE FROM pgm_endpoint;

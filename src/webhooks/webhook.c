@@ -120,6 +120,11 @@ pgm_event_enqueue(const char *kind, const char *label,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid event kind"),
 				 errdetail("An event kind is a lowercase letter followed by at most 62 lowercase letters, digits or underscores.")));
+	if (label != NULL && strlen(label) > PGM_WH_LABEL_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("label is too long"),
+				 errdetail("A label is at most %d bytes.", PGM_WH_LABEL_MAX)));
 	if (RecoveryInProgress())
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
@@ -387,6 +392,7 @@ endpoint_check_url(const char *name, const char *url)
 	char	   *host = NULL;
 	char	   *user = NULL;
 	const char *problem = NULL;
+	const char *what = NULL;
 
 	if (strlen(url) > WEBHOOK_URL_MAX)
 		endpoint_invalid(name, "url", "The URL is longer than 2048 bytes.", NULL);
@@ -403,10 +409,15 @@ endpoint_check_url(const char *name, const char *url)
 		problem = "The URL has no host.";
 	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
 		problem = "Credentials in the URL are not allowed.";
+	else if (pgm_wh_host_refused(host, &what))
+		problem = psprintf("The host is %s, which webhooks may not reach.", what);
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(user);
 	curl_url_cleanup(u);
+	if (problem && what)
+		endpoint_invalid(name, "url", problem,
+						 "Link-local and cloud-metadata addresses are refused unless pgmanage.webhook_allow_addresses lists them.");
 	if (problem)
 		endpoint_invalid(name, "url", problem,
 						 "Use an http:// or https:// URL with a host; put credentials in headers, e.g. {\"Authorization\": \"Bearer ...\"}.");
