@@ -32,7 +32,15 @@
  *                                         Retry-After), dead after the
  *                                         endpoint's max_attempts
  *   other 1xx/3xx/4xx, a redirect to a    dead at once
- *   refused protocol, a malformed URL
+ *   refused protocol, a malformed URL,
+ *   a redirect to another host or from
+ *   https to http, a refused address
+ *   (addr.c, checked after DNS resolution)
+ *   extra headers that fail the check     retried (the row may be fixed)
+ *   before use (sender_header_ok)
+ *
+ * Answers are read up to SENDER_BODY_MAX bytes (the status counts, the
+ * rest is not read); what reaches last_error is cleaned (sender_clean_text).
  *
  * On a standby nothing is sent: pending deliveries wait for promotion.
  *-------------------------------------------------------------------------
