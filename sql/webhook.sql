@@ -196,6 +196,20 @@ ALTER SYSTEM SET pgmanage.webhook_deny_addresses = 'localhost';
 ALTER SYSTEM SET pgmanage.webhook_deny_addresses = '127.0.0.0/8, ::1/128 10.0.0.0/8';
 ALTER SYSTEM RESET pgmanage.webhook_deny_addresses;
 
+-- in a database other than pgmanage.database, events are refused (the sender would never see them)
+CREATE DATABASE pgm_webhook_elsewhere;
+\c pgm_webhook_elsewhere
+SET client_min_messages = warning;
+CREATE EXTENSION pgmanage;
+RESET client_min_messages;
+SELECT pgmanage.pgm_emit_event('test');
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgmanage.pgm_trigger_backup('elsewhere');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS events FROM pgmanage.pgm_event;
+\c contrib_regression
+DROP DATABASE pgm_webhook_elsewhere;
+
 -- deleting an endpoint deletes its deliveries; events stay until pruned
 DELETE FROM pgm_endpoint;
 SELECT count(*) FROM pgm_delivery;

@@ -32,6 +32,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "commands/trigger.h"
 #include "common/base64.h"
 #include "executor/spi.h"
@@ -87,6 +88,28 @@ webhook_valid_kind(const char *kind)
 	return true;
 }
 
+/*
+ * The sender delivers only what is queued in pgmanage.database: elsewhere
+ * an event would wait forever, so queuing one is an error (as
+ * pgm_schedule_backup refuses a job there).
+ */
+static void
+webhook_check_database(void)
+{
+	char	   *db;
+
+	if (pgm_database == NULL || !OidIsValid(MyDatabaseId))
+		return;
+	db = get_database_name(MyDatabaseId);
+	if (db != NULL && strcmp(db, pgm_database) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pgmanage webhook events are sent from database \"%s\", not \"%s\"",
+						pgm_database, db),
+				 errdetail("The sender delivers only the events queued in the database named by pgmanage.database."),
+				 errhint("Connect to the database named by pgmanage.database.")));
+}
+
 static const char *
 webhook_host_name(void)
 {
@@ -120,6 +143,7 @@ pgm_event_enqueue(const char *kind, const char *label,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid event kind"),
 				 errdetail("An event kind is a lowercase letter followed by at most 62 lowercase letters, digits or underscores.")));
+	webhook_check_database();
 	if (label != NULL && strlen(label) > PGM_WH_LABEL_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
