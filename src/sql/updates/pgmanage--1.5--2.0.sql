@@ -687,7 +687,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pgmanage.pgm_endpoint ep
+    -- (only pgmanage.database sends events; elsewhere the row is kept, no event)
+    IF current_database() = current_setting('pgmanage.database', true)
+       AND EXISTS (SELECT 1 FROM pgmanage.pgm_endpoint ep
                WHERE ep.enabled AND (ep.event_kinds IS NULL OR 'timeout_kill' = ANY (ep.event_kinds))) THEN
         PERFORM pgmanage.pgm_emit_event('timeout_kill', to_jsonb(NEW) - 'query', NEW.limit_kind, NULL);
     END IF;
@@ -702,7 +704,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pgmanage.pgm_endpoint ep
+    -- (only pgmanage.database sends events; elsewhere the run fails, no event)
+    IF current_database() = current_setting('pgmanage.database', true)
+       AND EXISTS (SELECT 1 FROM pgmanage.pgm_endpoint ep
                WHERE ep.enabled AND (ep.event_kinds IS NULL OR 'job_failed' = ANY (ep.event_kinds))) THEN
         PERFORM pgmanage.pgm_emit_event('job_failed',
             jsonb_build_object('run_id', NEW.id, 'job', NEW.job, 'kind', NEW.kind,
