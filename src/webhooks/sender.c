@@ -725,6 +725,7 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 	char		nx_sql[512];
 	SenderEndpoint *eps;
 	int			neps;
+	int			share;			/* slots one endpoint may hold */
 	int			n = 0;
 	int			k;
 	uint64		i;
@@ -744,6 +745,7 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 	neps = (int) SPI_processed;
 	if (neps == 0)
 		return 0;
+	share = Max(1, pgm_max_concurrent_deliveries - (neps - 1));
 	eps = palloc(sizeof(SenderEndpoint) * neps);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -782,6 +784,8 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 		Oid			types[3] = {TEXTOID, INT4OID, TIMESTAMPTZOID};
 		Datum		values[3];
 		int			busy = 0;
+		int			before;
+		int			take;
 		int			limit;
 		int			j;
 		uint64		got;
@@ -790,13 +794,23 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 			if (strcmp(inflight[j]->endpoint, ep->name) == 0)
 				busy++;
 		values[0] = CStringGetTextDatum(ep->name);
-		limit = room - n + busy;
+		/*
+		 * Its share: every slot but one per other endpoint, so a slow or
+		 * dead endpoint never holds the slot another one needs.  An
+		 * endpoint at its share is looked at again when one of its
+		 * transfers ends (not "now": that would spin).
+		 */
+		take = Min(room - n, share - busy);
+		if (take <= 0)
+			continue;
+		limit = take + busy;
 		values[1] = Int32GetDatum(limit);
 		values[2] = TimestampTzGetDatum(now);
 		if (SPI_execute_with_args(sql, 3, types, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read pgm_delivery");
 		got = SPI_processed;
-		for (i = 0; i < got && n < room; i++)
+		before = n;
+		for (i = 0; i < got && n < room && n - before < take; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];
 			TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -811,8 +825,10 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 									  ep->nheaders, ep->hnames, ep->hvalues,
 									  ep->follow, ep->ca_file);
 		}
-		if (got == (uint64) limit || i < got)
+		if ((got == (uint64) limit || i < got) && busy + (n - before) < share)
 			*next_due = now;	/* more are due already */
+		else if (got == (uint64) limit || i < got)
+			;					/* at its share: again when a transfer ends */
 		else if (*next_due != now)
 		{
 			/* all that is due was seen: when is this endpoint's next one? */
