@@ -745,7 +745,7 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 	neps = (int) SPI_processed;
 	if (neps == 0)
 		return 0;
-	share = Max(1, pgm_max_concurrent_deliveries - (neps - 1));
+	share = Max(1, pgm_max_concurrent_deliveries - Min(neps - 1, pgm_max_concurrent_deliveries / 2));
 	eps = palloc(sizeof(SenderEndpoint) * neps);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -795,8 +795,10 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 				busy++;
 		values[0] = CStringGetTextDatum(ep->name);
 		/*
-		 * Its share: every slot but one per other endpoint, so a slow or
-		 * dead endpoint never holds the slot another one needs.  An
+		 * Its share: every slot but one per other endpoint (but at least
+		 * half of them), so a slow or dead endpoint never holds the slot
+		 * another one needs, and many idle endpoints do not throttle a
+		 * busy one.  An
 		 * endpoint at its share is looked at again when one of its
 		 * transfers ends (not "now": that would spin).
 		 */
