@@ -88,6 +88,8 @@ INSERT INTO pgm_endpoint (name, url, headers) VALUES ('f', 'http://example.com/'
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO pgm_endpoint (name, url, headers) VALUES ('f', 'http://example.com/', '{"X-A": "b\r\nX-B: c"}');
 \echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgm_endpoint (name, url, headers) VALUES ('f', 'http://example.com/', '{"X-A": "\u001b[31mred"}');
+\echo :LAST_ERROR_SQLSTATE
 INSERT INTO pgm_endpoint (name, url, headers) VALUES ('f', 'http://example.com/', '{"bad name": "x"}');
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO pgm_endpoint (name, url, ca_file) VALUES ('f', 'https://example.com/', 'certs/ca.pem');

@@ -498,14 +498,21 @@ endpoint_check_headers(const char *name, Jsonb *jb)
 		}
 		else if (r == WJB_VALUE)
 		{
+			bool		ctl = false;
+
 			if (v.type != jbvString)
 				endpoint_invalid(name, "headers", "Header values must be JSON strings.", NULL);
-			if (v.val.string.len > WEBHOOK_HEADER_MAX ||
-				memchr(v.val.string.val, '\r', v.val.string.len) ||
-				memchr(v.val.string.val, '\n', v.val.string.len) ||
-				memchr(v.val.string.val, '\0', v.val.string.len))
+			/* the sender checks the same again before use (sender_header_ok) */
+			for (int i = 0; i < v.val.string.len; i++)
+			{
+				unsigned char c = v.val.string.val[i];
+
+				if ((c < 0x20 && c != '\t') || c == 0x7f)
+					ctl = true;
+			}
+			if (v.val.string.len > WEBHOOK_HEADER_MAX || ctl)
 				endpoint_invalid(name, "headers",
-								 "Header values are at most 4096 bytes, without line breaks.", NULL);
+								 "Header values are at most 4096 bytes, without line breaks or other control characters.", NULL);
 		}
 	}
 }
