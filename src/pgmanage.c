@@ -20,6 +20,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
+#include "core/compat.h"
 #include "core/core.h"
 #include "capture/capture.h"
 #include "jobs/jobs.h"
@@ -28,7 +29,7 @@
 #include "vacuum/vacuum.h"
 #include "webhooks/webhooks.h"
 
-PG_MODULE_MAGIC;
+PGM_MODULE_MAGIC;
 
 void		_PG_init(void);
 

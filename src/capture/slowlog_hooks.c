@@ -50,6 +50,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "core/compat.h"
 #include "capture/capture.h"
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
@@ -268,16 +269,15 @@ slow_ExecutorStart(QueryDesc *queryDesc, int eflags)
 }
 
 static void
-slow_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
-				 bool execute_once)
+slow_ExecutorRun(PGM_EXECUTOR_RUN_PARAMS)
 {
 	slow_nesting++;
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+			PGM_EXECUTOR_RUN_CALL(prev_ExecutorRun);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			PGM_EXECUTOR_RUN_CALL(standard_ExecutorRun);
 	}
 	PG_FINALLY();
 	{

@@ -37,10 +37,14 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "core/compat.h"
 #include "core/core.h"
 
 /* seconds the postmaster waits before restarting a crashed launcher */
 #define LAUNCHER_RESTART_SECONDS 5
+
+/* wait event of the launcher's sleep (named on 17+, core/compat.h) */
+static uint32 launcher_wait_event = 0;
 
 /* the children, by PgmChild: bgw_type / application_name and entry point */
 static const struct
@@ -287,7 +291,7 @@ pgm_launcher_main(Datum arg)
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 timeout_ms,
-						 PG_WAIT_EXTENSION);
+						 pgm_wait_event(&launcher_wait_event, "PgmanageLauncherMain"));
 		ResetLatch(MyLatch);
 	}
 }

@@ -31,12 +31,16 @@
 #include "tcop/utility.h"
 #include "utils/timestamp.h"
 
+#include "core/compat.h"
 #include "core/core.h"
 
 #define UTILITY_WAIT_MS 5000
 #define UTILITY_HOLD_MS 10000
 
 #define PGM_MAX_DATABASE_USERS 4
+
+/* wait event while DROP DATABASE waits for pgmanage's processes to leave (named on 17+) */
+static uint32 drop_wait_event = 0;
 
 static ProcessUtility_hook_type prev_utility_hook = NULL;
 static PgmUtilityWrapper utility_wrapper = NULL;
@@ -126,7 +130,7 @@ utility_release_database(const char *dbname)
 		if (gone)
 			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 10, PG_WAIT_EXTENSION);
+						 10, pgm_wait_event(&drop_wait_event, "PgmanageDropDatabase"));
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		waited += 10;

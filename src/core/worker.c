@@ -38,9 +38,13 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "core/compat.h"
 #include "core/core.h"
 
 #define PGM_MAX_DUTIES 16
+
+/* wait event of the worker's sleep between passes (named on 17+, core/compat.h) */
+static uint32 worker_wait_event = 0;
 
 static char worker_dbname[NAMEDATALEN];
 static char missing_logged[PGM_ERROR_LEN];
@@ -196,7 +200,7 @@ pgm_worker_main(Datum arg)
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 Min(pgm_naptime_ms, PGM_DRAIN_INTERVAL_MS),
-						 PG_WAIT_EXTENSION);
+						 pgm_wait_event(&worker_wait_event, "PgmanageWorkerMain"));
 		ResetLatch(MyLatch);
 	}
 }

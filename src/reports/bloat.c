@@ -70,6 +70,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "core/compat.h"
 #include "reports/reports.h"
 
 PG_FUNCTION_INFO_V1(pgm_bloat);
@@ -129,7 +130,7 @@ typedef struct BloatRel
 	float4		reltuples;
 	int32		relpages;
 	int64		main_bytes;		/* -2 until stat()ed, -1 if no file */
-	RelFileNode node;
+	PgmRelFile	node;
 	int			fillfactor;
 	bool		dedup_items;	/* btree deduplicate_items */
 	BloatIndex *index;			/* indexes only */
@@ -452,11 +453,12 @@ bloat_read_catalogs(BloatCatalog *cat)
 		entry->reltuples = form->reltuples;
 		entry->relpages = form->relpages;
 		entry->main_bytes = -2;
-		entry->node.spcNode = OidIsValid(form->reltablespace) ?
-			form->reltablespace : MyDatabaseTableSpace;
-		entry->node.dbNode = form->relisshared ? InvalidOid : MyDatabaseId;
-		entry->node.relNode = OidIsValid(form->relfilenode) ? form->relfilenode :
-			RelationMapOidToFilenode(form->oid, form->relisshared);
+		pgm_relfile_set(&entry->node,
+						OidIsValid(form->reltablespace) ?
+						form->reltablespace : MyDatabaseTableSpace,
+						form->relisshared ? InvalidOid : MyDatabaseId,
+						OidIsValid(form->relfilenode) ? form->relfilenode :
+						pgm_relation_map_filenumber(form->oid, form->relisshared));
 		entry->index = NULL;
 		entry->wanted = false;
 		entry->dedup_items = true;
@@ -641,12 +643,12 @@ bloat_equalimage(BloatCatalog *cat, const BloatIndex *ix)
 static int64
 bloat_main_fork_bytes(BloatRel *rel)
 {
-	char	   *path;
+	char		path[MAXPGPATH];
 	int			seg;
 
 	if (rel->main_bytes != -2)
 		return rel->main_bytes;
-	path = relpathperm(rel->node, MAIN_FORKNUM);
+	pgm_relpath_perm(rel->node, MAIN_FORKNUM, path, sizeof(path));
 	rel->main_bytes = -1;
 	for (seg = 0;; seg++)
 	{
@@ -661,7 +663,6 @@ bloat_main_fork_bytes(BloatRel *rel)
 			break;
 		rel->main_bytes = Max(rel->main_bytes, 0) + st.st_size;
 	}
-	pfree(path);
 	return rel->main_bytes;
 }
 
@@ -679,8 +680,8 @@ bloat_table_rows(BloatRel *table, PgStat_StatTabEntry *stats)
 {
 	double		rows;
 
-	if (stats && (stats->n_live_tuples > 0 || table->reltuples <= 0))
-		rows = (double) stats->n_live_tuples;
+	if (stats && (PGM_TAB_LIVE_TUPLES(stats) > 0 || table->reltuples <= 0))
+		rows = (double) PGM_TAB_LIVE_TUPLES(stats);
 	else
 		rows = table->reltuples > 0 ? table->reltuples : 0;
 	if (table->relpages > 0 && table->reltuples >= 0)
@@ -722,7 +723,7 @@ bloat_estimate_table(BloatCatalog *cat, BloatRow *row, PgStat_StatTabEntry *stat
 						  MAXALIGN(SizeofHeapTupleHeader + BITMAPLEN(rel->relnatts)),
 						  dropped);
 	row->live = (int64) rows;
-	row->dead = stats ? stats->n_dead_tuples : -1;
+	row->dead = stats ? PGM_TAB_DEAD_TUPLES(stats) : -1;
 	if (!w.known && !(rows == 0 && rel->reltuples == 0))
 	{
 		row->expected = -1;		/* never analyzed: no made-up number */
@@ -1113,10 +1114,10 @@ bloat_emit(ReturnSetInfo *rsinfo, const BloatRow *row, PgStat_StatTabEntry *stat
 	nulls[11] = row->free_bytes < 0;
 	if (stats)
 	{
-		values[12] = bloat_timestamp(stats->vacuum_timestamp, &nulls[12]);
-		values[13] = bloat_timestamp(stats->autovac_vacuum_timestamp, &nulls[13]);
-		values[14] = bloat_timestamp(stats->analyze_timestamp, &nulls[14]);
-		values[15] = bloat_timestamp(stats->autovac_analyze_timestamp, &nulls[15]);
+		values[12] = bloat_timestamp(PGM_TAB_LAST_VACUUM(stats), &nulls[12]);
+		values[13] = bloat_timestamp(PGM_TAB_LAST_AUTOVACUUM(stats), &nulls[13]);
+		values[14] = bloat_timestamp(PGM_TAB_LAST_ANALYZE(stats), &nulls[14]);
+		values[15] = bloat_timestamp(PGM_TAB_LAST_AUTOANALYZE(stats), &nulls[15]);
 	}
 	else
 		nulls[12] = nulls[13] = nulls[14] = nulls[15] = true;

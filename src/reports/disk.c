@@ -27,6 +27,7 @@
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 
+#include "core/compat.h"
 #include "reports/reports.h"
 
 PG_FUNCTION_INFO_V1(pgm_disk_usage);

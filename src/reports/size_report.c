@@ -40,6 +40,7 @@
 #include "utils/numeric.h"
 #include "utils/relmapper.h"
 
+#include "core/compat.h"
 #include "reports/reports.h"
 
 PG_FUNCTION_INFO_V1(pgm_size_report);
@@ -324,7 +325,7 @@ pgm_size_report(PG_FUNCTION_ARGS)
 		memset(&key, 0, sizeof(key));
 		key.spcoid = OidIsValid(form->reltablespace) ? form->reltablespace : MyDatabaseTableSpace;
 		key.relfilenode = OidIsValid(form->relfilenode) ? form->relfilenode
-			: RelationMapOidToFilenode(form->oid, false);
+			: pgm_relation_map_filenumber(form->oid, false);
 		key.temp = (form->relpersistence == RELPERSISTENCE_TEMP);
 		fb = hash_search(files, &key, HASH_FIND, NULL);
 

@@ -26,6 +26,7 @@
 #include "utils/builtins.h"
 #include "utils/inet.h"
 
+#include "core/compat.h"
 #include "timeouts/timeouts.h"
 
 /*
@@ -134,6 +135,8 @@ pgm_is_client_backend(const PgBackendStatus *be)
 const char *
 pgm_backend_state_name(BackendState state)
 {
+	if (pgm_backend_state_is_starting(state))
+		return "starting";
 	switch (state)
 	{
 		case STATE_IDLE:
@@ -149,6 +152,7 @@ pgm_backend_state_name(BackendState state)
 		case STATE_DISABLED:
 			return "disabled";
 		case STATE_UNDEFINED:
+		default:				/* STATE_STARTING (18), above */
 			break;
 	}
 	return "unknown";

@@ -24,6 +24,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "core/compat.h"
 #include "timeouts/timeouts.h"
 
 PG_FUNCTION_INFO_V1(pgm_kill_long);
@@ -97,7 +98,7 @@ pgm_kill_long(PG_FUNCTION_ARGS)
 
 	for (i = 1; i <= nbackends; i++)
 	{
-		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		LocalPgBackendStatus *local = pgm_local_beentry(i);
 		PgBackendStatus *be;
 		TimestampTz since;
 		int64		ran_us;

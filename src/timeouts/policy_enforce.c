@@ -42,6 +42,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "core/compat.h"
 #include "timeouts/timeouts.h"
 
 /* a signal already sent for this (pid, since, kind) is not repeated for this long */
@@ -412,7 +413,7 @@ enforce_act(const EnforceDue *due, TimestampTz now)
 
 	for (i = 1; i <= n; i++)
 	{
-		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		LocalPgBackendStatus *local = pgm_local_beentry(i);
 		PgBackendStatus *be;
 		const PgmPolicy *pol;
 		int			best[ENFORCE_KINDS];
@@ -506,7 +507,7 @@ pgm_enforce_tick(TimestampTz now)
 	n = pgstat_fetch_stat_numbackends();
 	for (i = 1; i <= n; i++)
 	{
-		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		LocalPgBackendStatus *local = pgm_local_beentry(i);
 		PgBackendStatus *be;
 		int			best[ENFORCE_KINDS];
 		int			p = -1;

@@ -60,10 +60,14 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "core/compat.h"
 #include "vacuum/vacuum.h"
 
 /* longest wait for room in the slot's ring before an entry is dropped */
 #define VW_RING_WAIT_MS 10000
+
+/* wait event while the results ring is full (named on 17+, core/compat.h) */
+static uint32 vw_wait_event = 0;
 
 static PgmVacuumSlot *vw_slot = NULL;
 static int64 vw_run_id = 0;
@@ -133,7 +137,7 @@ vw_push(const PgmVacuumEntry *e, int d_vacuumed, int d_analyzed, int d_skipped,
 		/* full: the pgmanage worker drains it and sets our latch */
 		pgm_wake_child(PGM_CHILD_WORKER);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 20, PG_WAIT_EXTENSION);
+						 20, pgm_wait_event(&vw_wait_event, "PgmanageVacuumResults"));
 		ResetLatch(MyLatch);
 		waited += 20;
 	}
@@ -239,7 +243,7 @@ vw_exec_toplevel(const char *sql)
 	dest = CreateDestReceiver(DestNone);
 	MemoryContextSwitchTo(oldcxt);
 
-	(void) PortalRun(portal, FETCH_ALL, true, true, dest, dest, &qc);
+	(void) pgm_portal_run(portal, FETCH_ALL, true, dest, dest, &qc);
 	dest->rDestroy(dest);
 	PortalDrop(portal, false);
 	CommitTransactionCommand();

@@ -73,6 +73,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "core/compat.h"
 #include "webhooks/http_loop.h"
 #include "webhooks/webhooks.h"
 
@@ -126,6 +127,9 @@ typedef struct SenderResult
 	int			http_status;	/* 0: none */
 	char		error[SENDER_ERROR_MAX + 1];	/* "": none */
 } SenderResult;
+
+/* wait event of the sender's one wait (named on 17+, core/compat.h) */
+static uint32 sender_wait_event = 0;
 
 static PgmProcStatus *sender_status;
 static PgmHttpLoop *sender_loop;
@@ -978,7 +982,7 @@ pgm_sender_main(Datum arg)
 	pgm_http_loop_set_limits(sender_loop, pgm_max_concurrent_deliveries);
 	sender_ensure_capacity();
 
-	wes = CreateWaitEventSet(TopMemoryContext, 3);
+	wes = pgm_create_wait_event_set(3);
 	AddWaitEventToSet(wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 	AddWaitEventToSet(wes, WL_SOCKET_READABLE, pgm_http_loop_fd(sender_loop), NULL, NULL);
@@ -1043,7 +1047,8 @@ pgm_sender_main(Datum arg)
 		if (curl_ms >= 0)
 			timeout = Min(timeout, curl_ms);
 
-		nev = WaitEventSetWait(wes, timeout, events, lengthof(events), PG_WAIT_EXTENSION);
+		nev = WaitEventSetWait(wes, timeout, events, lengthof(events),
+							   pgm_wait_event(&sender_wait_event, "PgmanageSenderMain"));
 		for (i = 0; i < nev; i++)
 			if (events[i].events & WL_LATCH_SET)
 			{

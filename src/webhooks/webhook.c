@@ -43,6 +43,7 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
+#include "core/compat.h"
 #include "webhooks/webhooks.h"
 
 PG_FUNCTION_INFO_V1(pgm_trigger_backup);
@@ -292,7 +293,7 @@ pgm_webhook_secret(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not generate random bytes for a webhook secret")));
 	memcpy(out, "whsec_", 6);
-	n = pg_b64_encode((const char *) key, sizeof(key), out + 6, sizeof(out) - 7);
+	n = pgm_b64_encode(key, sizeof(key), out + 6, sizeof(out) - 7);
 	explicit_bzero(key, sizeof(key));
 	if (n < 0)
 		elog(ERROR, "could not encode a webhook secret");

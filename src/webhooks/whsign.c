@@ -16,6 +16,7 @@
 #include "common/hmac.h"
 #include "common/sha2.h"
 
+#include "core/compat.h"
 #include "webhooks/webhooks.h"
 
 /*
@@ -27,7 +28,7 @@ pgm_wh_decode_secret(const char *secret, uint8 *key, int keymax)
 {
 	const char *b64 = secret;
 	int			len;
-	char		buf[128];
+	uint8		buf[128];
 	int			n;
 
 	if (strncmp(b64, "whsec_", 6) == 0)
@@ -35,7 +36,7 @@ pgm_wh_decode_secret(const char *secret, uint8 *key, int keymax)
 	len = strlen(b64);
 	if (len == 0 || len > 100 || len % 4 != 0 || pg_b64_dec_len(len) > (int) sizeof(buf))
 		return -1;
-	n = pg_b64_decode(b64, len, buf, sizeof(buf));
+	n = pgm_b64_decode(b64, len, buf, sizeof(buf));
 	if (n < PGM_WH_KEY_MIN || n > PGM_WH_KEY_MAX || n > keymax)
 	{
 		explicit_bzero(buf, sizeof(buf));
@@ -72,7 +73,7 @@ pgm_wh_sign(const uint8 *key, int keylen, const char *msg_id, int64 timestamp,
 	if (!ok)
 		return false;
 	memcpy(out, "v1,", 3);
-	n = pg_b64_encode((const char *) mac, sizeof(mac), out + 3, PGM_WH_SIGNATURE_LEN - 4);
+	n = pgm_b64_encode(mac, sizeof(mac), out + 3, PGM_WH_SIGNATURE_LEN - 4);
 	if (n < 0)
 		return false;
 	out[3 + n] = '\0';

@@ -70,6 +70,18 @@ BEGIN
             LOOP
                 EXECUTE pg_catalog.format('ALTER ROUTINE %I.%I(%s) SET SCHEMA pgmanage', o.nspname, o.proname, o.args);
             END LOOP;
+        ELSIF m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass THEN
+            -- PostgreSQL 17+ makes a table's row type and array type members
+            -- too (and pg_upgrade keeps them so): they moved with their table
+            -- above.  A type of its own (none in 1.5) moves here.
+            FOR o IN
+                SELECT t.typname, n.nspname
+                FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
+                WHERE t.oid OPERATOR(pg_catalog.=) m.objid AND t.typnamespace OPERATOR(pg_catalog.=) oldnsp
+                  AND t.typrelid OPERATOR(pg_catalog.=) 0 AND t.typcategory OPERATOR(pg_catalog.<>) 'A'
+            LOOP
+                EXECUTE pg_catalog.format('ALTER TYPE %I.%I SET SCHEMA pgmanage', o.nspname, o.typname);
+            END LOOP;
         ELSIF m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_event_trigger'::pg_catalog.regclass THEN
             NULL;   -- not in a schema
         ELSE
