@@ -39,7 +39,7 @@ CREATE TRIGGER pgm_endpoint_changed
     FOR EACH STATEMENT EXECUTE FUNCTION pgmanage.pgm_webhook_wake();
 
 -- The outbox: one row per event, its JSON body fixed at enqueue time.
--- webhook_id: the webhook-id header of every attempt, random (128 bits), so
+-- webhook_id: the webhook-id header of every attempt, a random UUID (128 bits, 122 random), so
 -- that no two events ever share one, across DROP/CREATE EXTENSION, restores
 -- and failovers (the id sequence starts again there; this does not).
 CREATE TABLE pgmanage.pgm_event (

@@ -6,9 +6,10 @@
  *
  * pgm_event_enqueue() inserts one pgm_event row, whose JSON payload is
  * fixed there (it is the body of every attempt) with its webhook_id (the
- * webhook-id header of every attempt: "pgm_" and 128 random bits as 32 hex
- * digits, from gen_random_uuid(), so that no id ever repeats, whatever
- * happens to the event id sequence), and one pgm_delivery row
+ * webhook-id header of every attempt: "pgm_" and a random UUID from
+ * gen_random_uuid(), 122 random bits, as 32 hex digits, so that no id
+ * ever repeats, whatever happens to the event id sequence), and one
+ * pgm_delivery row
  * per matching enabled endpoint (fan-out at enqueue time: an endpoint
  * added later does not receive older events).  It registers a transaction
  * callback that sets the sender's latch at COMMIT only: a rollback sends

@@ -68,7 +68,7 @@ is(scalar(@retried), 2, 'two attempts');
 is($retried[0], $retried[1], 'the retry has the same webhook-id');
 my $stored = $node->safe_psql('postgres', "SELECT webhook_id FROM pgm_event WHERE id = $id");
 is($retried[0], $stored, 'webhook-id is pgm_event.webhook_id');
-like($stored, qr/^pgm_[0-9a-f]{32}$/, 'a random 128-bit id (pgm_ + 32 hex digits)');
+like($stored, qr/^pgm_[0-9a-f]{32}$/, 'a random UUID (pgm_ + 32 hex digits)');
 is($node->safe_psql('postgres', "SELECT payload->>'webhook_id' FROM pgm_event WHERE id = $id"),
 	$stored, 'the payload carries it too');
 
