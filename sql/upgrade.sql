@@ -234,7 +234,8 @@ INSERT INTO pgmanage.pgm_job_run (job, kind, database_name, trigger, status) VAL
 INSERT INTO pgmanage.pgm_kill_log (logged_at, pid, limit_kind, action, succeeded, source)
 VALUES (now(), 1, 'statement', 'cancel', true, 'test');
 INSERT INTO pgmanage.pgm_alert_state (name, state) VALUES ('disk', 'ok');
-SELECT pgmanage.pgm_emit_event('test', '{}') > 0 AS queued;
+-- (an event, as a row: pgm_emit_event works only in pgmanage.database)
+INSERT INTO pgmanage.pgm_event (kind, payload) VALUES ('test', '{}');
 CREATE DATABASE pgm_restored;
 \! pg_dump -d pgm_upgrade_public | psql -X -q -v ON_ERROR_STOP=1 -d pgm_restored > /dev/null && echo restored
 \c pgm_restored

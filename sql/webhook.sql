@@ -39,6 +39,24 @@ INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://exa mple.com/');
 \set VERBOSITY default
 INSERT INTO pgm_endpoint (name, url) VALUES ('f', NULL);
 \echo :LAST_ERROR_SQLSTATE
+-- link-local and cloud-metadata addresses, in every spelling (see 046 for the setting that allows them)
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://169.254.169.254/latest/meta-data/');
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY terse
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://169.254.0.1:8080/');
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://2852039166/');
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://0xa9.0xfe.0xa9.0xfe/');
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://100.100.100.200/latest/meta-data/');
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://[fd00:ec2::254]/latest/meta-data/');
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://[fe80::1]/');
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://[fe80::1%25eth0]/');
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://[febf::1]/');
+INSERT INTO pgm_endpoint (name, url) VALUES ('f', 'http://[::ffff:169.254.169.254]/');
+\set VERBOSITY default
+-- loopback and private ranges are allowed by default (disabled: nothing is sent)
+INSERT INTO pgm_endpoint (name, url, enabled)
+VALUES ('p1', 'http://10.1.2.3/', false), ('p2', 'http://[fec0::1]/', false), ('p3', 'http://169.253.255.255/', false);
+DELETE FROM pgm_endpoint WHERE name IN ('p1', 'p2', 'p3');
 
 -- the other columns
 INSERT INTO pgm_endpoint (name, url) VALUES ('bad name', 'http://example.com/');
@@ -69,6 +87,8 @@ INSERT INTO pgm_endpoint (name, url, headers) VALUES ('f', 'http://example.com/'
 INSERT INTO pgm_endpoint (name, url, headers) VALUES ('f', 'http://example.com/', '{"X-Count": 1}');
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO pgm_endpoint (name, url, headers) VALUES ('f', 'http://example.com/', '{"X-A": "b\r\nX-B: c"}');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgm_endpoint (name, url, headers) VALUES ('f', 'http://example.com/', '{"X-A": "\u001b[31mred"}');
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO pgm_endpoint (name, url, headers) VALUES ('f', 'http://example.com/', '{"bad name": "x"}');
 \echo :LAST_ERROR_SQLSTATE
@@ -121,6 +141,9 @@ SELECT pgm_emit_event(NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT pgm_trigger_backup('x', 'no_such_endpoint');
 \echo :LAST_ERROR_SQLSTATE
+SELECT pgm_emit_event('test', NULL, repeat('l', 1025));
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgm_emit_event('test', NULL, repeat('l', 1024)) > 0 AS label_of_1024_bytes;
 -- a rolled back event leaves nothing
 BEGIN;
 SELECT pgm_trigger_backup('rolled back') IS NOT NULL AS queued;
@@ -176,6 +199,26 @@ SELECT regexp_replace(:'LAST_ERROR_MESSAGE', ' [a-zA-Z]+(?= \.\.|\)$)', '', 'g')
 ALTER SYSTEM SET pgmanage.disk_check_interval = '-1';
 \set VERBOSITY default
 SELECT regexp_replace(:'LAST_ERROR_MESSAGE', ' [a-zA-Z]+(?= \.\.|\)$)', '', 'g') AS error;
+ALTER SYSTEM SET pgmanage.webhook_allow_addresses = '169.254.169.254/33';
+\echo :LAST_ERROR_SQLSTATE
+ALTER SYSTEM SET pgmanage.webhook_deny_addresses = 'localhost';
+\echo :LAST_ERROR_SQLSTATE
+ALTER SYSTEM SET pgmanage.webhook_deny_addresses = '127.0.0.0/8, ::1/128 10.0.0.0/8';
+ALTER SYSTEM RESET pgmanage.webhook_deny_addresses;
+
+-- in a database other than pgmanage.database, events are refused (the sender would never see them)
+CREATE DATABASE pgm_webhook_elsewhere;
+\c pgm_webhook_elsewhere
+SET client_min_messages = warning;
+CREATE EXTENSION pgmanage;
+RESET client_min_messages;
+SELECT pgmanage.pgm_emit_event('test');
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgmanage.pgm_trigger_backup('elsewhere');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS events FROM pgmanage.pgm_event;
+\c contrib_regression
+DROP DATABASE pgm_webhook_elsewhere;
 
 -- deleting an endpoint deletes its deliveries; events stay until pruned
 DELETE FROM pgm_endpoint;

@@ -10,7 +10,9 @@ the signature verified, and the status it answered.
 What it answers is read from --plan (a JSON list, re-read on every request):
 each request takes (and removes) the first entry; with none left, it gets 200.
 An entry is {"status": 500} with optional "retry_after" (header value),
-"delay" (seconds to wait before answering), "headers" (an object) and "body".
+"delay" (seconds to wait before answering), "headers" (an object), "body" or
+"body_b64" (bytes, base64) and "body_repeat" (the body that many times).
+With --replies R, one JSON line per answer says whether it was sent whole.
 
     webhook_receiver.py --port-file F --log L --secret whsec_... [--plan P]
                         [--port N] [--tls-cert C --tls-key K]
@@ -97,7 +99,11 @@ class Handler(BaseHTTPRequestHandler):
                 f.write(json.dumps(entry) + "\n")
         if answer.get("delay"):
             time.sleep(float(answer["delay"]))
-        reply = answer.get("body", "ok").encode()
+        if "body_b64" in answer:
+            reply = base64.b64decode(answer["body_b64"])
+        else:
+            reply = answer.get("body", "ok").encode()
+        reply *= int(answer.get("body_repeat", 1))
         try:
             self.send_response(status)
             if "retry_after" in answer:
@@ -108,8 +114,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
             self.wfile.write(reply)
+            self.wfile.flush()
+            complete = True
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            complete = False
+        if ARGS.replies:
+            with LOCK:
+                with open(ARGS.replies, "a") as f:
+                    f.write(json.dumps({"path": self.path, "bytes": len(reply), "complete": complete}) + "\n")
 
 
 class Server(ThreadingHTTPServer):
@@ -125,6 +137,7 @@ def main():
     p.add_argument("--log", required=True)
     p.add_argument("--secret", required=True)
     p.add_argument("--plan")
+    p.add_argument("--replies")
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     ARGS = p.parse_args()

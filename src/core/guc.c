@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include <limits.h>
+#include <arpa/inet.h>
 
 #include "pgtime.h"
 #include "utils/guc.h"
@@ -80,6 +81,13 @@ int			pgm_webhook_retention_min = 7 * 24 * 60;
 int			pgm_webhook_retry_min_ms = 1000;
 int			pgm_webhook_retry_max_s = 3600;
 
+/* address ranges the sender may reach despite its built-in refusals, and more it refuses */
+char	   *pgm_webhook_allow_addresses = NULL;
+char	   *pgm_webhook_deny_addresses = NULL;
+static const PgmAddrList guc_no_addresses = {0};
+const PgmAddrList *pgm_webhook_allow_list = &guc_no_addresses;
+const PgmAddrList *pgm_webhook_deny_list = &guc_no_addresses;
+
 /* how often the worker checks the data directory's and pg_wal's filesystems; 0: never */
 int			pgm_disk_check_interval_s = 60;
 
@@ -149,6 +157,81 @@ guc_check_database(char **newval, void **extra, GucSource source)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * A list of address ranges, "a.b.c.d[/n]" or "x:y::z[/n]", separated by
+ * commas or spaces, parsed into *extra (a PgmAddrList, malloc'd as the GUC
+ * machinery requires).
+ */
+static bool
+guc_check_addresses(char **newval, void **extra, GucSource source)
+{
+	const char *s = *newval ? *newval : "";
+	PgmAddrList *list = malloc(offsetof(PgmAddrList, r) + sizeof(PgmAddrRange) * (strlen(s) / 2 + 1));
+
+	if (list == NULL)
+		return false;
+	list->n = 0;
+	while (*s)
+	{
+		char		item[INET6_ADDRSTRLEN + 8];
+		int			len = strcspn(s, ", \t");
+		char	   *slash;
+		PgmAddrRange *r = &list->r[list->n];
+		int			max;
+
+		if (len == 0)
+		{
+			s++;
+			continue;
+		}
+		if (len >= (int) sizeof(item))
+			goto bad;
+		memcpy(item, s, len);
+		item[len] = '\0';
+		s += len;
+		slash = strchr(item, '/');
+		if (slash)
+			*slash = '\0';
+		memset(r, 0, sizeof(*r));
+		if (inet_pton(AF_INET, item, r->addr) == 1)
+			r->family = 4, max = 32;
+		else if (inet_pton(AF_INET6, item, r->addr) == 1)
+			r->family = 6, max = 128;
+		else
+			goto bad;
+		r->bits = max;
+		if (slash)
+		{
+			char	   *end;
+			long		bits = strtol(slash + 1, &end, 10);
+
+			if (slash[1] == '\0' || *end != '\0' || bits < 0 || bits > max)
+				goto bad;
+			r->bits = (int) bits;
+		}
+		list->n++;
+	}
+	*extra = list;
+	return true;
+
+bad:
+	free(list);
+	GUC_check_errdetail("Expected a list of IP addresses or ranges (a.b.c.d/n, x:y::z/n) separated by commas.");
+	return false;
+}
+
+static void
+guc_assign_allow_addresses(const char *newval, void *extra)
+{
+	pgm_webhook_allow_list = extra ? (const PgmAddrList *) extra : &guc_no_addresses;
+}
+
+static void
+guc_assign_deny_addresses(const char *newval, void *extra)
+{
+	pgm_webhook_deny_list = extra ? (const PgmAddrList *) extra : &guc_no_addresses;
 }
 
 /*
@@ -314,6 +397,24 @@ pgm_define_gucs(bool preloading)
 							PGC_SIGHUP,
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pgmanage.webhook_allow_addresses",
+							   "Link-local and cloud-metadata addresses webhook endpoints may use nevertheless.",
+							   "IP addresses or ranges (a.b.c.d/n, x:y::z/n), comma-separated; checked when an endpoint is stored and after DNS resolution, before each connection.",
+							   &pgm_webhook_allow_addresses,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   guc_check_addresses, guc_assign_allow_addresses, NULL);
+
+	DefineCustomStringVariable("pgmanage.webhook_deny_addresses",
+							   "More addresses webhook endpoints may not use (e.g. loopback or private ranges).",
+							   "IP addresses or ranges, comma-separated; they are refused even when pgmanage.webhook_allow_addresses lists them.",
+							   &pgm_webhook_deny_addresses,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   guc_check_addresses, guc_assign_deny_addresses, NULL);
 
 	DefineCustomIntVariable("pgmanage.disk_check_interval",
 							"How often the worker checks the filesystems of the data directory and pg_wal.",

@@ -41,6 +41,26 @@ extern int	pgm_max_concurrent_deliveries;
 extern int	pgm_webhook_retention_min;
 extern int	pgm_webhook_retry_min_ms;
 extern int	pgm_webhook_retry_max_s;
+/*
+ * pgmanage.webhook_allow_addresses / webhook_deny_addresses, parsed by the
+ * check hook: address ranges (IPv4 in family 4, IPv6 in family 6, addr in
+ * network order, bits the prefix length); the lists are never NULL.
+ */
+typedef struct PgmAddrRange
+{
+	int			family;			/* 4 or 6 */
+	uint8		addr[16];
+	int			bits;
+} PgmAddrRange;
+typedef struct PgmAddrList
+{
+	int			n;
+	PgmAddrRange r[FLEXIBLE_ARRAY_MEMBER];
+} PgmAddrList;
+extern char *pgm_webhook_allow_addresses;
+extern char *pgm_webhook_deny_addresses;
+extern const PgmAddrList *pgm_webhook_allow_list;
+extern const PgmAddrList *pgm_webhook_deny_list;
 extern int	pgm_disk_check_interval_s;
 extern int	pgm_disk_alert_threshold;
 extern int	pgm_backup_wal_threshold_mb;

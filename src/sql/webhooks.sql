@@ -39,11 +39,16 @@ CREATE TRIGGER pgm_endpoint_changed
     FOR EACH STATEMENT EXECUTE FUNCTION pgmanage.pgm_webhook_wake();
 
 -- The outbox: one row per event, its JSON body fixed at enqueue time.
+-- webhook_id: the webhook-id header of every attempt, a random UUID (128 bits, 122 random), so
+-- that no two events ever share one, across DROP/CREATE EXTENSION, restores
+-- and failovers (the id sequence starts again there; this does not).
 CREATE TABLE pgmanage.pgm_event (
     id bigserial PRIMARY KEY,
     kind text NOT NULL,
     payload jsonb NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
+    created_at timestamptz NOT NULL DEFAULT now(),
+    webhook_id text NOT NULL DEFAULT ('pgm_' || replace(gen_random_uuid()::text, '-', ''))
+        CONSTRAINT pgm_event_webhook_id_key UNIQUE
 );
 CREATE INDEX pgm_event_created_at ON pgmanage.pgm_event (created_at);
 COMMENT ON TABLE pgmanage.pgm_event IS 'pgmanage: events to deliver to endpoints; pruned after pgmanage.webhook_retention once no delivery is pending';
@@ -96,7 +101,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pgmanage.pgm_endpoint ep
+    -- (only pgmanage.database sends events; elsewhere the row is kept, no event)
+    IF current_database() = current_setting('pgmanage.database', true)
+       AND EXISTS (SELECT 1 FROM pgmanage.pgm_endpoint ep
                WHERE ep.enabled AND (ep.event_kinds IS NULL OR 'timeout_kill' = ANY (ep.event_kinds))) THEN
         PERFORM pgmanage.pgm_emit_event('timeout_kill', to_jsonb(NEW) - 'query', NEW.limit_kind, NULL);
     END IF;
@@ -115,7 +122,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pgmanage.pgm_endpoint ep
+    -- (only pgmanage.database sends events; elsewhere the run fails, no event)
+    IF current_database() = current_setting('pgmanage.database', true)
+       AND EXISTS (SELECT 1 FROM pgmanage.pgm_endpoint ep
                WHERE ep.enabled AND (ep.event_kinds IS NULL OR 'job_failed' = ANY (ep.event_kinds))) THEN
         PERFORM pgmanage.pgm_emit_event('job_failed',
             jsonb_build_object('run_id', NEW.id, 'job', NEW.job, 'kind', NEW.kind,

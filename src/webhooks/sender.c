@@ -32,12 +32,23 @@
  *                                         Retry-After), dead after the
  *                                         endpoint's max_attempts
  *   other 1xx/3xx/4xx, a redirect to a    dead at once
- *   refused protocol, a malformed URL
+ *   refused protocol, a malformed URL,
+ *   a redirect to another host or from
+ *   https to http, a refused address
+ *   (addr.c, checked after DNS resolution)
+ *   extra headers that fail the check     retried (the row may be fixed)
+ *   before use (sender_header_ok)
+ *
+ * Answers are read up to SENDER_BODY_MAX bytes (the status counts, the
+ * rest is not read); what reaches last_error is cleaned (sender_clean_text).
  *
  * On a standby nothing is sent: pending deliveries wait for promotion.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -46,6 +57,7 @@
 #include "catalog/pg_type.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -67,6 +79,8 @@
 
 #define SENDER_ERROR_MAX 200	/* bytes of an error kept in last_error */
 #define SENDER_SNIPPET 120		/* bytes of a refusing response body kept */
+#define SENDER_BODY_MAX (64 * 1024) /* bytes of a response read, at most */
+#define SENDER_HEADER_MAX 4096	/* bytes of an extra header's value */
 #define SENDER_RETRY_AFTER_MAX (24 * 3600)	/* seconds */
 #define SENDER_NAME_MAX 64
 
@@ -81,6 +95,7 @@ typedef enum SenderOutcome
 typedef struct SenderTransfer
 {
 	int64		event_id;
+	char		msg_id[SENDER_NAME_MAX];	/* webhook-id */
 	char		endpoint[SENDER_NAME_MAX];
 	int			attempts;		/* before this one */
 	int			max_attempts;
@@ -90,6 +105,15 @@ typedef struct SenderTransfer
 	char		errbuf[CURL_ERROR_SIZE];
 	char		snippet[SENDER_SNIPPET + 1];
 	int			snippet_len;
+	size_t		body_read;		/* bytes of the response body read */
+	bool		body_capped;	/* stopped reading at SENDER_BODY_MAX */
+	/* the URL's origin: a redirect may not leave it (nor downgrade https) */
+	char		host[256];
+	long		port;
+	bool		https;
+	char		refused[INET6_ADDRSTRLEN + 128];	/* a refused address and why */
+	char		redirect_refused[300];	/* a refused redirect, why */
+	char		bad_header[80]; /* an extra header refused before use */
 } SenderTransfer;
 
 /* the result of an attempt, waiting to be recorded */
@@ -122,7 +146,6 @@ static int	results_cap = 0;
 static CURL **idle_handles;
 static int	nidle = 0;
 
-static char sender_msg_prefix[64];	/* "pgm_<system identifier>_" */
 
 /* ---- transfers ---- */
 
@@ -136,13 +159,179 @@ sender_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	size_t		i;
 
 	for (i = 0; i < len && i < room; i++)
-	{
-		unsigned char c = ptr[i];
-
-		t->snippet[t->snippet_len++] = (c >= 0x20 && c < 0x7f) ? c : ' ';
-	}
+		t->snippet[t->snippet_len++] = ptr[i];	/* cleaned by sender_clean_text */
 	t->snippet[t->snippet_len] = '\0';
+	t->body_read += len;
+	if (t->body_read > SENDER_BODY_MAX)
+	{
+		/* enough: the status is known; stop reading (the connection is closed) */
+		t->body_capped = true;
+		return 0;
+	}
 	return len;
+}
+
+/*
+ * Make "s" fit for last_error, in place: control characters become spaces,
+ * valid UTF-8 is kept in a UTF-8 database (other bytes become '?'), and it
+ * is cut on a character boundary to at most "max" bytes.
+ */
+static void
+sender_clean_text(char *s, int max)
+{
+	bool		utf8 = (GetDatabaseEncoding() == PG_UTF8);
+	int			in = 0;
+	int			out = 0;
+	int			len = strlen(s);
+
+	while (in < len)
+	{
+		unsigned char c = s[in];
+		int			n = 1;
+
+		if (c >= 0x80)
+		{
+			n = pg_utf_mblen((const unsigned char *) s + in);
+			if (!utf8 || in + n > len || !pg_utf8_islegal((const unsigned char *) s + in, n))
+			{
+				n = 1;
+				c = '?';
+			}
+		}
+		else if (c < 0x20 || c == 0x7f)
+			c = ' ';
+		if (out + n > max)
+			break;
+		if (n == 1)
+			s[out++] = c;
+		else
+		{
+			memmove(s + out, s + in, n);
+			out += n;
+		}
+		in += n;
+	}
+	s[out] = '\0';
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: refuse link-local and metadata addresses after DNS */
+static curl_socket_t
+sender_opensocket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	SenderTransfer *t = (SenderTransfer *) clientp;
+	char		text[INET6_ADDRSTRLEN];
+	const char *what = NULL;
+
+	if (pgm_wh_sockaddr_refused(&address->addr, text, sizeof(text), &what))
+	{
+		snprintf(t->refused, sizeof(t->refused), "refused to connect to %s: %s", text, what);
+		return CURL_SOCKET_BAD;
+	}
+	return socket(address->family, address->socktype, address->protocol);
+}
+
+/*
+ * CURLOPT_PREREQFUNCTION, before each request (a redirect's too): the
+ * request must stay on the URL's host (custom headers and the signature are
+ * never sent to another host; an http URL may move to https on the same
+ * host), and the connected address is checked again (a reused connection).
+ */
+static int
+sender_prereq_cb(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+				 int conn_primary_port, int conn_local_port)
+{
+	SenderTransfer *t = (SenderTransfer *) clientp;
+	char	   *url = NULL;
+	CURLU	   *u;
+	char	   *host = NULL;
+	char	   *scheme = NULL;
+	char	   *port = NULL;
+	bool		ok = false;
+	uint8		addr[16];
+	const char *what = NULL;
+
+	if (inet_pton(AF_INET, conn_primary_ip, addr) == 1 ? pgm_wh_addr_refused(4, addr, &what) :
+		inet_pton(AF_INET6, conn_primary_ip, addr) == 1 ? pgm_wh_addr_refused(6, addr, &what) : false)
+	{
+		snprintf(t->refused, sizeof(t->refused), "refused to send to %s: %s", conn_primary_ip, what);
+		return CURL_PREREQFUNC_ABORT;
+	}
+	if (curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || url == NULL)
+		return CURL_PREREQFUNC_ABORT;
+	u = curl_url();
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+	{
+		bool		now_https = pg_strcasecmp(scheme, "https") == 0;
+		long		now_port = strtol(port, NULL, 10);
+
+		ok = pg_strcasecmp(host, t->host) == 0 &&
+			(now_port == t->port || (!t->https && now_https && t->port == 80 && now_port == 443)) &&
+			(now_https || !t->https);
+		if (!ok)
+			snprintf(t->redirect_refused, sizeof(t->redirect_refused),
+					 "redirect to %s://%.200s:%ld refused: only the URL's own host is followed",
+					 now_https ? "https" : "http", host, now_port);
+	}
+	curl_free(host);
+	curl_free(scheme);
+	curl_free(port);
+	if (u)
+		curl_url_cleanup(u);
+	return ok ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+}
+
+/* the URL's host, port and scheme, for sender_prereq_cb */
+static void
+sender_origin(SenderTransfer *t, const char *url)
+{
+	CURLU	   *u = curl_url();
+	char	   *host = NULL;
+	char	   *scheme = NULL;
+	char	   *port = NULL;
+
+	t->host[0] = '\0';
+	t->port = -1;
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+	{
+		strlcpy(t->host, host, sizeof(t->host));
+		t->port = strtol(port, NULL, 10);
+		t->https = pg_strcasecmp(scheme, "https") == 0;
+	}
+	curl_free(host);
+	curl_free(scheme);
+	curl_free(port);
+	if (u)
+		curl_url_cleanup(u);
+}
+
+/*
+ * An extra header line "Name: value", checked again before use (the trigger
+ * on pgm_endpoint checks it when stored, but a row can bypass triggers):
+ * the name an HTTP token, the value without control characters but tab,
+ * at most SENDER_HEADER_MAX bytes.
+ */
+static bool
+sender_header_ok(const char *name, const char *value)
+{
+	const char *p;
+
+	if (name[0] == '\0')
+		return false;
+	for (p = name; *p; p++)
+		if (!(isalnum((unsigned char) *p) || strchr("!#$%&'*+-.^_`|~", *p) != NULL))
+			return false;
+	if (strlen(value) > SENDER_HEADER_MAX)
+		return false;
+	for (p = value; *p; p++)
+		if (((unsigned char) *p < 0x20 && *p != '\t') || *p == 0x7f)
+			return false;
+	return true;
 }
 
 static void
@@ -196,9 +385,9 @@ sender_add_header(struct curl_slist *list, const char *h)
  * nothing is sent yet).  The secret is decoded, used and wiped here.
  */
 static SenderTransfer *
-sender_prepare(int64 event_id, const char *endpoint, int attempts, int max_attempts,
+sender_prepare(int64 event_id, const char *msg_id, const char *endpoint, int attempts, int max_attempts,
 			   const char *body, const char *url, const char *secret, int64 timeout_ms,
-			   const char *extra_headers, bool follow, const char *ca_file)
+			   int nheaders, char **hnames, char **hvalues, bool follow, const char *ca_file)
 {
 	SenderTransfer *t = MemoryContextAllocZero(sender_cxt, sizeof(SenderTransfer));
 	uint8		key[PGM_WH_KEY_MAX];
@@ -209,19 +398,19 @@ sender_prepare(int64 event_id, const char *endpoint, int attempts, int max_attem
 	CURL	   *easy;
 
 	t->event_id = event_id;
+	strlcpy(t->msg_id, msg_id, sizeof(t->msg_id));
 	strlcpy(t->endpoint, endpoint, sizeof(t->endpoint));
 	t->attempts = attempts;
 	t->max_attempts = max_attempts;
 	t->body = MemoryContextStrdup(sender_cxt, body);
 
-	snprintf(hdr, sizeof(hdr), "%s" INT64_FORMAT, sender_msg_prefix, event_id);
-	if (keylen < 0 || !pgm_wh_sign(key, keylen, hdr, now_s, t->body, strlen(t->body), sig))
+	if (keylen < 0 || !pgm_wh_sign(key, keylen, t->msg_id, now_s, t->body, strlen(t->body), sig))
 		sig[0] = '\0';
 	explicit_bzero(key, sizeof(key));
 
 	t->headers = sender_add_header(NULL, "Content-Type: application/json");
 	t->headers = sender_add_header(t->headers, "Expect:");
-	snprintf(hdr, sizeof(hdr), "webhook-id: %s" INT64_FORMAT, sender_msg_prefix, event_id);
+	snprintf(hdr, sizeof(hdr), "webhook-id: %s", t->msg_id);
 	t->headers = sender_add_header(t->headers, hdr);
 	snprintf(hdr, sizeof(hdr), "webhook-timestamp: " INT64_FORMAT, now_s);
 	t->headers = sender_add_header(t->headers, hdr);
@@ -230,25 +419,35 @@ sender_prepare(int64 event_id, const char *endpoint, int attempts, int max_attem
 		snprintf(hdr, sizeof(hdr), "webhook-signature: %s", sig);
 		t->headers = sender_add_header(t->headers, hdr);
 	}
-	if (extra_headers != NULL)
+	for (int i = 0; i < nheaders; i++)
 	{
-		char	   *copy = pstrdup(extra_headers);
-		char	   *save = NULL;
 		char	   *line;
 
-		for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-			t->headers = sender_add_header(t->headers, line);
-		explicit_bzero(copy, strlen(extra_headers));
-		pfree(copy);
+		if (!sender_header_ok(hnames[i], hvalues[i]))
+		{
+			/* not sent: the delivery fails (and is retried) with this error */
+			snprintf(t->bad_header, sizeof(t->bad_header), "%.60s", hnames[i]);
+			continue;
+		}
+		line = psprintf("%s: %s", hnames[i], hvalues[i]);
+		t->headers = sender_add_header(t->headers, line);
+		explicit_bzero(line, strlen(line));
+		pfree(line);
 	}
 
 	easy = nidle > 0 ? idle_handles[--nidle] : curl_easy_init();
 	if (easy == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not create a libcurl handle")));
 	t->easy = easy;
+	sender_origin(t, url);
 	curl_easy_setopt(easy, CURLOPT_URL, url);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* never from https to http */
+	curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, t->https ? "https" : "http,https");
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, sender_opensocket_cb);
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, t);
+	curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, sender_prereq_cb);
+	curl_easy_setopt(easy, CURLOPT_PREREQDATA, t);
 	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
 	curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 5L);
 	curl_easy_setopt(easy, CURLOPT_POSTREDIR, (long) CURL_REDIR_POST_ALL);
@@ -323,8 +522,37 @@ sender_done(CURL *easy, CURLcode rc, void *arg)
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http);
 	r->http_status = (int) http;
 
+	/* a response body too long to read: its status stands */
+	if (rc == CURLE_WRITE_ERROR && t->body_capped && http > 0)
+		rc = CURLE_OK;
+
 	r->outcome = OUTCOME_DEAD;
-	if (rc == CURLE_OK && http >= 200 && http < 300)
+	if (t->bad_header[0])
+	{
+		retry = true;
+		snprintf(r->error, sizeof(r->error),
+				 "header \"%s\" of the endpoint has an invalid name or value: not sent (fix pgm_endpoint.headers)",
+				 t->bad_header);
+	}
+	else if (t->refused[0] && rc != CURLE_OK)
+	{
+		retry = false;
+		snprintf(r->error, sizeof(r->error), "%s (see pgmanage.webhook_allow_addresses)", t->refused);
+	}
+	else if (t->redirect_refused[0] && rc != CURLE_OK)
+	{
+		retry = false;
+		snprintf(r->error, sizeof(r->error), "%s", t->redirect_refused);
+	}
+	else if (rc == CURLE_UNSUPPORTED_PROTOCOL && t->https)
+	{
+		/* the URL itself is https: only a redirect can lead elsewhere */
+		retry = false;
+		snprintf(r->error, sizeof(r->error), "%s%s",
+				 "redirect refused: an https URL is never followed to another protocol; ",
+				 t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
+	}
+	else if (rc == CURLE_OK && http >= 200 && http < 300)
 	{
 		r->outcome = OUTCOME_DELIVERED;
 		retry = false;
@@ -335,8 +563,11 @@ sender_done(CURL *easy, CURLcode rc, void *arg)
 		if (http >= 300 && http < 400)
 			snprintf(r->error, sizeof(r->error), "HTTP %ld: redirect not followed (follow_redirects is off)", http);
 		else
+		{
+			sender_clean_text(t->snippet, SENDER_SNIPPET);
 			snprintf(r->error, sizeof(r->error), "HTTP %ld%s%s", http,
-					 t->snippet_len > 0 ? ": " : "", t->snippet);
+					 t->snippet[0] ? ": " : "", t->snippet);
+		}
 		curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after);
 	}
 	else
@@ -344,6 +575,7 @@ sender_done(CURL *easy, CURLcode rc, void *arg)
 		retry = sender_retryable_curl_error(rc);
 		snprintf(r->error, sizeof(r->error), "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
 	}
+	sender_clean_text(r->error, SENDER_ERROR_MAX);
 	if (r->outcome != OUTCOME_DELIVERED && retry && t->attempts + 1 < t->max_attempts)
 	{
 		r->outcome = OUTCOME_RETRY;
@@ -452,7 +684,9 @@ typedef struct SenderEndpoint
 	char	   *url;
 	char	   *secret;
 	int64		timeout_ms;
-	char	   *headers;		/* "Name: value" lines, or NULL */
+	int			nheaders;		/* extra headers: names and values */
+	char	  **hnames;
+	char	  **hvalues;
 	bool		follow;
 	char	   *ca_file;		/* or NULL */
 	int			max_attempts;
@@ -464,6 +698,20 @@ static char *
 sender_value(HeapTuple tup, TupleDesc desc, int col)
 {
 	return SPI_getvalue(tup, desc, col);	/* NULL for NULL */
+}
+
+/* a text[] (never NULL, no NULL elements) as C strings */
+static void
+sender_text_array(Datum d, char ***out, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			i;
+
+	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
+	*out = palloc(sizeof(char *) * Max(*n, 1));
+	for (i = 0; i < *n; i++)
+		(*out)[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
 }
 
 /*
@@ -481,6 +729,7 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 	char		nx_sql[512];
 	SenderEndpoint *eps;
 	int			neps;
+	int			share;			/* slots one endpoint may hold */
 	int			n = 0;
 	int			k;
 	uint64		i;
@@ -491,8 +740,8 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 	snprintf(sql, sizeof(sql),
 			 "SELECT name, url, secret,"
 			 " (pg_catalog.date_part('epoch', timeout) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8,"
-			 " (SELECT pg_catalog.string_agg(h.key OPERATOR(pg_catalog.||) ': ' OPERATOR(pg_catalog.||) h.value, E'\\n')"
-			 "    FROM pg_catalog.jsonb_each_text(headers) h),"
+			 " ARRAY(SELECT h.key FROM pg_catalog.jsonb_each_text(headers) h ORDER BY h.key),"
+			 " ARRAY(SELECT h.value FROM pg_catalog.jsonb_each_text(headers) h ORDER BY h.key),"
 			 " follow_redirects, ca_file, max_attempts"
 			 " FROM " PGM_SCHEMA ".pgm_endpoint WHERE enabled ORDER BY name");
 	if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
@@ -500,6 +749,7 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 	neps = (int) SPI_processed;
 	if (neps == 0)
 		return 0;
+	share = Max(1, pgm_max_concurrent_deliveries - Min(neps - 1, pgm_max_concurrent_deliveries / 2));
 	eps = palloc(sizeof(SenderEndpoint) * neps);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -510,15 +760,16 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 		eps[i].url = sender_value(tup, desc, 2);
 		eps[i].secret = sender_value(tup, desc, 3);
 		eps[i].timeout_ms = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
-		eps[i].headers = sender_value(tup, desc, 5);
-		eps[i].follow = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
-		eps[i].ca_file = sender_value(tup, desc, 7);
-		eps[i].max_attempts = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
+		sender_text_array(SPI_getbinval(tup, desc, 5, &isnull), &eps[i].hnames, &eps[i].nheaders);
+		sender_text_array(SPI_getbinval(tup, desc, 6, &isnull), &eps[i].hvalues, &eps[i].nheaders);
+		eps[i].follow = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+		eps[i].ca_file = sender_value(tup, desc, 8);
+		eps[i].max_attempts = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
 	}
 
 	/* the due deliveries of one endpoint, from the partial index, then their bodies */
 	snprintf(sql, sizeof(sql),
-			 "SELECT d.event_id, d.attempts, e.payload::pg_catalog.text"
+			 "SELECT d.event_id, d.attempts, e.payload::pg_catalog.text, e.webhook_id"
 			 " FROM (SELECT event_id, attempts, next_attempt_at FROM " PGM_SCHEMA ".pgm_delivery"
 			 "       WHERE status OPERATOR(pg_catalog.=) 'pending' AND endpoint OPERATOR(pg_catalog.=) $1"
 			 "       AND next_attempt_at OPERATOR(pg_catalog.<=) $3"
@@ -537,6 +788,8 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 		Oid			types[3] = {TEXTOID, INT4OID, TIMESTAMPTZOID};
 		Datum		values[3];
 		int			busy = 0;
+		int			before;
+		int			take;
 		int			limit;
 		int			j;
 		uint64		got;
@@ -545,13 +798,25 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 			if (strcmp(inflight[j]->endpoint, ep->name) == 0)
 				busy++;
 		values[0] = CStringGetTextDatum(ep->name);
-		limit = room - n + busy;
+		/*
+		 * Its share: every slot but one per other endpoint (but at least
+		 * half of them), so a slow or dead endpoint never holds the slot
+		 * another one needs, and many idle endpoints do not throttle a
+		 * busy one.  An
+		 * endpoint at its share is looked at again when one of its
+		 * transfers ends (not "now": that would spin).
+		 */
+		take = Min(room - n, share - busy);
+		if (take <= 0)
+			continue;
+		limit = take + busy;
 		values[1] = Int32GetDatum(limit);
 		values[2] = TimestampTzGetDatum(now);
 		if (SPI_execute_with_args(sql, 3, types, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read pgm_delivery");
 		got = SPI_processed;
-		for (i = 0; i < got && n < room; i++)
+		before = n;
+		for (i = 0; i < got && n < room && n - before < take; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];
 			TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -559,14 +824,17 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 
 			if (sender_is_inflight(event_id, ep->name))
 				continue;
-			out[n++] = sender_prepare(event_id, ep->name,
+			out[n++] = sender_prepare(event_id, sender_value(tup, desc, 4), ep->name,
 									  DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull)),
 									  ep->max_attempts, sender_value(tup, desc, 3),
-									  ep->url, ep->secret, ep->timeout_ms, ep->headers,
+									  ep->url, ep->secret, ep->timeout_ms,
+									  ep->nheaders, ep->hnames, ep->hvalues,
 									  ep->follow, ep->ca_file);
 		}
-		if (got == (uint64) limit || i < got)
+		if ((got == (uint64) limit || i < got) && busy + (n - before) < share)
 			*next_due = now;	/* more are due already */
+		else if (got == (uint64) limit || i < got)
+			;					/* at its share: again when a transfer ends */
 		else if (*next_due != now)
 		{
 			/* all that is due was seen: when is this endpoint's next one? */
@@ -590,7 +858,11 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 	sender_rotation = (sender_rotation + 1) % neps;
 	for (k = 0; k < neps; k++)
 		if (eps[k].secret)
+		{
 			explicit_bzero(eps[k].secret, strlen(eps[k].secret));
+			for (i = 0; i < eps[k].nheaders; i++)
+				explicit_bzero(eps[k].hvalues[i], strlen(eps[k].hvalues[i]));
+		}
 	return n;
 }
 
@@ -666,7 +938,10 @@ sender_sync(TimestampTz *next_due)
 	for (i = 0; i < nfresh; i++)
 	{
 		inflight[ninflight++] = fresh[i];
-		pgm_http_loop_add(sender_loop, fresh[i]->easy);
+		if (fresh[i]->bad_header[0])
+			sender_done(fresh[i]->easy, CURLE_BAD_FUNCTION_ARGUMENT, NULL);	/* never sent */
+		else
+			pgm_http_loop_add(sender_loop, fresh[i]->easy);
 	}
 	pfree(fresh);
 	return true;
@@ -706,8 +981,6 @@ pgm_sender_main(Datum arg)
 	sender_loop = pgm_http_loop_create();
 	pgm_http_loop_set_limits(sender_loop, pgm_max_concurrent_deliveries);
 	sender_ensure_capacity();
-	snprintf(sender_msg_prefix, sizeof(sender_msg_prefix), "pgm_" UINT64_FORMAT "_",
-			 GetSystemIdentifier());
 
 	wes = pgm_create_wait_event_set(3);
 	AddWaitEventToSet(wes, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);

@@ -5,7 +5,11 @@
  *		and waking the sender at commit (core's retention duty prunes it).
  *
  * pgm_event_enqueue() inserts one pgm_event row, whose JSON payload is
- * fixed there (it is the body of every attempt), and one pgm_delivery row
+ * fixed there (it is the body of every attempt) with its webhook_id (the
+ * webhook-id header of every attempt: "pgm_" and a random UUID from
+ * gen_random_uuid(), 122 random bits, as 32 hex digits, so that no id
+ * ever repeats, whatever happens to the event id sequence), and one
+ * pgm_delivery row
  * per matching enabled endpoint (fan-out at enqueue time: an endpoint
  * added later does not receive older events).  It registers a transaction
  * callback that sets the sender's latch at COMMIT only: a rollback sends
@@ -29,6 +33,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "commands/trigger.h"
 #include "common/base64.h"
 #include "executor/spi.h"
@@ -85,6 +90,28 @@ webhook_valid_kind(const char *kind)
 	return true;
 }
 
+/*
+ * The sender delivers only what is queued in pgmanage.database: elsewhere
+ * an event would wait forever, so queuing one is an error (as
+ * pgm_schedule_backup refuses a job there).
+ */
+static void
+webhook_check_database(void)
+{
+	char	   *db;
+
+	if (pgm_database == NULL || !OidIsValid(MyDatabaseId))
+		return;
+	db = get_database_name(MyDatabaseId);
+	if (db != NULL && strcmp(db, pgm_database) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pgmanage webhook events are sent from database \"%s\", not \"%s\"",
+						pgm_database, db),
+				 errdetail("The sender delivers only the events queued in the database named by pgmanage.database."),
+				 errhint("Connect to the database named by pgmanage.database.")));
+}
+
 static const char *
 webhook_host_name(void)
 {
@@ -118,6 +145,12 @@ pgm_event_enqueue(const char *kind, const char *label,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid event kind"),
 				 errdetail("An event kind is a lowercase letter followed by at most 62 lowercase letters, digits or underscores.")));
+	webhook_check_database();
+	if (label != NULL && strlen(label) > PGM_WH_LABEL_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("label is too long"),
+				 errdetail("A label is at most %d bytes.", PGM_WH_LABEL_MAX)));
 	if (RecoveryInProgress())
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
@@ -158,9 +191,9 @@ pgm_event_enqueue(const char *kind, const char *label,
 
 	/* the event: its payload is the body of every attempt */
 	snprintf(sql, sizeof(sql),
-			 "INSERT INTO " PGM_SCHEMA ".pgm_event (id, kind, payload)"
+			 "INSERT INTO " PGM_SCHEMA ".pgm_event (id, kind, payload, webhook_id)"
 			 " SELECT n.id, $1, pg_catalog.jsonb_build_object("
-			 "  'id', n.id, 'kind', $1,"
+			 "  'id', n.id, 'webhook_id', n.wid, 'kind', $1,"
 			 "  'time', pg_catalog.to_char(pg_catalog.clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
 			 "  'label', $2, 'requested_by', $3,"
 			 "  'cluster', pg_catalog.jsonb_build_object("
@@ -174,8 +207,10 @@ pgm_event_enqueue(const char *kind, const char *label,
 			 "  'data', $5::pg_catalog.jsonb)"
 			 "  OPERATOR(pg_catalog.||) CASE WHEN $1 OPERATOR(pg_catalog.=) 'backup'"
 			 "   THEN pg_catalog.jsonb_build_object('database_size', pg_catalog.pg_database_size(pg_catalog.current_database()))"
-			 "   ELSE '{}'::pg_catalog.jsonb END"
-			 " FROM (SELECT pg_catalog.nextval('" PGM_SCHEMA ".pgm_event_id_seq'::pg_catalog.regclass) AS id) n"
+			 "   ELSE '{}'::pg_catalog.jsonb END,"
+			 "  n.wid"
+			 " FROM (SELECT pg_catalog.nextval('" PGM_SCHEMA ".pgm_event_id_seq'::pg_catalog.regclass) AS id,"
+			 "       'pgm_' OPERATOR(pg_catalog.||) pg_catalog.replace(pg_catalog.gen_random_uuid()::pg_catalog.text, '-', '') AS wid) n"
 			 " RETURNING id");
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = CStringGetTextDatum(kind);
@@ -383,6 +418,7 @@ endpoint_check_url(const char *name, const char *url)
 	char	   *host = NULL;
 	char	   *user = NULL;
 	const char *problem = NULL;
+	const char *what = NULL;
 
 	if (strlen(url) > WEBHOOK_URL_MAX)
 		endpoint_invalid(name, "url", "The URL is longer than 2048 bytes.", NULL);
@@ -399,10 +435,15 @@ endpoint_check_url(const char *name, const char *url)
 		problem = "The URL has no host.";
 	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
 		problem = "Credentials in the URL are not allowed.";
+	else if (pgm_wh_host_refused(host, &what))
+		problem = psprintf("The host is %s, which webhooks may not reach.", what);
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(user);
 	curl_url_cleanup(u);
+	if (problem && what)
+		endpoint_invalid(name, "url", problem,
+						 "Link-local and cloud-metadata addresses are refused unless pgmanage.webhook_allow_addresses lists them.");
 	if (problem)
 		endpoint_invalid(name, "url", problem,
 						 "Use an http:// or https:// URL with a host; put credentials in headers, e.g. {\"Authorization\": \"Bearer ...\"}.");
@@ -459,14 +500,21 @@ endpoint_check_headers(const char *name, Jsonb *jb)
 		}
 		else if (r == WJB_VALUE)
 		{
+			bool		ctl = false;
+
 			if (v.type != jbvString)
 				endpoint_invalid(name, "headers", "Header values must be JSON strings.", NULL);
-			if (v.val.string.len > WEBHOOK_HEADER_MAX ||
-				memchr(v.val.string.val, '\r', v.val.string.len) ||
-				memchr(v.val.string.val, '\n', v.val.string.len) ||
-				memchr(v.val.string.val, '\0', v.val.string.len))
+			/* the sender checks the same again before use (sender_header_ok) */
+			for (int i = 0; i < v.val.string.len; i++)
+			{
+				unsigned char c = v.val.string.val[i];
+
+				if ((c < 0x20 && c != '\t') || c == 0x7f)
+					ctl = true;
+			}
+			if (v.val.string.len > WEBHOOK_HEADER_MAX || ctl)
 				endpoint_invalid(name, "headers",
-								 "Header values are at most 4096 bytes, without line breaks.", NULL);
+								 "Header values are at most 4096 bytes, without line breaks or other control characters.", NULL);
 		}
 	}
 }

@@ -26,6 +26,16 @@
 /* "v1," + base64 of 32 bytes + NUL */
 #define PGM_WH_SIGNATURE_LEN (3 + 44 + 1)
 
+/* the longest label of an event (bytes) */
+#define PGM_WH_LABEL_MAX 1024
+
+/* addr.c: addresses an endpoint may not reach (see there) */
+struct sockaddr;
+extern bool pgm_wh_addr_refused(int family, const uint8 *addr, const char **what);
+extern bool pgm_wh_sockaddr_refused(const struct sockaddr *sa, char *text, size_t textlen,
+									const char **what);
+extern bool pgm_wh_host_refused(const char *host, const char **what);
+
 /* whsign.c */
 extern int	pgm_wh_decode_secret(const char *secret, uint8 *key, int keymax);
 extern bool pgm_wh_sign(const uint8 *key, int keylen, const char *msg_id, int64 timestamp,

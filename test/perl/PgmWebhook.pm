@@ -18,7 +18,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw($webhook_conf start_receiver stop_receiver receiver_requests
-  wait_for_requests set_plan);
+  wait_for_requests set_plan receiver_replies);
 
 # the test receiver, beside the t/ directory
 my $receiver_py = dirname(__FILE__) . '/../webhook_receiver.py';
@@ -57,7 +57,7 @@ sub start_receiver
 	set_plan($r, $o{plan} // []);
 	my @cmd = ('python3', $receiver_py, '--port-file', $r->{port_file},
 		'--log', $r->{log}, '--secret', $o{secret}, '--plan', $r->{plan},
-		'--port', $o{port} // 0);
+		'--port', $o{port} // 0, '--replies', "$dir/replies.jsonl");
 	push @cmd, '--tls-cert', $o{tls}[0], '--tls-key', $o{tls}[1] if $o{tls};
 	$r->{handle} = IPC::Run::start(\@cmd, '>', "$dir/receiver.out", '2>', "$dir/receiver.err");
 	push @receivers, $r->{handle};
@@ -104,6 +104,18 @@ sub receiver_requests
 		$e->{json} = eval { decode_json($e->{body}) };
 		push @out, $e;
 	}
+	close $fh;
+	return @out;
+}
+
+# the answers sent so far: {path, bytes, complete} (complete: written whole)
+sub receiver_replies
+{
+	my ($r) = @_;
+	my $file = "$r->{dir}/replies.jsonl";
+	return () unless -e $file;
+	open my $fh, '<', $file or die;
+	my @out = map { decode_json($_) } grep { /\n$/ } <$fh>;
 	close $fh;
 	return @out;
 }

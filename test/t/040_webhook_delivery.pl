@@ -36,7 +36,8 @@ my ($req) = for_id($id, wait_for_requests($r, 1, 'first event'));
 ok($req, 'the receiver got the event');
 ok($req->{verified}, 'the signature verifies (independent HMAC in the receiver)');
 my $sysid = $node->safe_psql('postgres', 'SELECT system_identifier FROM pg_control_system()');
-is($req->{headers}{'webhook-id'}, "pgm_${sysid}_$id", 'webhook-id names the cluster and the event');
+is($req->{headers}{'webhook-id'}, $node->safe_psql('postgres', "SELECT webhook_id FROM pgm_event WHERE id = $id"),
+	'webhook-id is the id stored with the event');
 is($req->{headers}{'content-type'}, 'application/json', 'content type');
 like($req->{headers}{'user-agent'}, qr{^pgmanage/\d}, 'user agent names pgmanage and its version');
 is($req->{path}, '/hook', 'POSTed to the URL path');

@@ -42,6 +42,19 @@ ok( $node->poll_query_until('postgres',
 		"SELECT attempts >= 1 AND status = 'pending' AND last_error ~* 'certificate|host name|subject' FROM pgm_delivery WHERE event_id = $id"),
 	'a certificate for another host name is refused');
 
+# 4. a redirect from https never goes to http (even on the same host)
+my $plain = start_receiver(secret => $secret);
+$node->safe_psql('postgres', "UPDATE pgm_endpoint SET url = 'https://127.0.0.1:$r->{port}/', follow_redirects = true WHERE name = 'tls'");
+set_plan($r, [ { status => 307, headers => { Location => "http://127.0.0.1:$plain->{port}/downgraded" } } ]);
+$id = $node->safe_psql('postgres', "SELECT pgm_trigger_backup('downgrade')");
+ok( $node->poll_query_until('postgres',
+		"SELECT status = 'dead' AND last_error LIKE 'redirect refused: an https URL is never followed to another protocol%' FROM pgm_delivery WHERE event_id = $id"),
+	'a redirect from https to http is refused (dead at once)')
+  or diag($node->safe_psql('postgres', "SELECT status, last_error FROM pgm_delivery WHERE event_id = $id"));
+my @plain = receiver_requests($plain);
+is(scalar(@plain), 0, 'nothing reached the http receiver');
+stop_receiver($plain);
+
 stop_receiver($r);
 $node->stop;
 done_testing();

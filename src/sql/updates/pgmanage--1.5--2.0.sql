@@ -757,7 +757,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pgmanage.pgm_endpoint ep
+    -- (only pgmanage.database sends events; elsewhere the row is kept, no event)
+    IF current_database() = current_setting('pgmanage.database', true)
+       AND EXISTS (SELECT 1 FROM pgmanage.pgm_endpoint ep
                WHERE ep.enabled AND (ep.event_kinds IS NULL OR 'timeout_kill' = ANY (ep.event_kinds))) THEN
         PERFORM pgmanage.pgm_emit_event('timeout_kill', to_jsonb(NEW) - 'query', NEW.limit_kind, NULL);
     END IF;
@@ -772,7 +774,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pgmanage.pgm_endpoint ep
+    -- (only pgmanage.database sends events; elsewhere the run fails, no event)
+    IF current_database() = current_setting('pgmanage.database', true)
+       AND EXISTS (SELECT 1 FROM pgmanage.pgm_endpoint ep
                WHERE ep.enabled AND (ep.event_kinds IS NULL OR 'job_failed' = ANY (ep.event_kinds))) THEN
         PERFORM pgmanage.pgm_emit_event('job_failed',
             jsonb_build_object('run_id', NEW.id, 'job', NEW.job, 'kind', NEW.kind,
@@ -938,3 +942,17 @@ AS 'MODULE_PATHNAME', 'pgm_status'
 LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION pgmanage.pgm_status() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgmanage.pgm_status() TO pg_read_all_stats;
+
+-- 6. Webhooks: webhook_id, random, stored with each event (the header of
+-- every attempt).  Events queued before the update keep the id they were
+-- sent with so far (pgm_<system identifier>_<id>), so that a delivery
+-- retried after the update still deduplicates at the receiver.
+ALTER TABLE pgmanage.pgm_event ADD COLUMN webhook_id text;
+UPDATE pgmanage.pgm_event SET webhook_id = 'pgm_' OPERATOR(pg_catalog.||)
+    (SELECT s.system_identifier FROM pg_catalog.pg_control_system() s)::pg_catalog.text
+    OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) id::pg_catalog.text;
+ALTER TABLE pgmanage.pgm_event
+    ALTER COLUMN webhook_id SET DEFAULT ('pgm_' OPERATOR(pg_catalog.||)
+        pg_catalog.replace(pg_catalog.gen_random_uuid()::pg_catalog.text, '-', '')),
+    ALTER COLUMN webhook_id SET NOT NULL,
+    ADD CONSTRAINT pgm_event_webhook_id_key UNIQUE (webhook_id);
