@@ -38,7 +38,6 @@
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
 #include "parser/scanner.h"
-#include "parser/gram.h"	/* token codes */
 #include "utils/memutils.h"
 
 #include "capture/capture.h"
@@ -48,7 +47,7 @@
 
 typedef struct RedactTok
 {
-	int			tok;
+	bool		string;			/* a string constant (any quoting form) */
 	int			loc;
 	int			len;
 	bool		word;			/* identifier or keyword */
@@ -69,10 +68,37 @@ contains_ci(const char *s, int len, const char *needle)
 	return false;
 }
 
+/*
+ * What a token is, from its text (the scanner's copy, NUL after the token).
+ * The grammar's token codes (gram.h) are not installed from PostgreSQL 16
+ * on, so the kinds pgmanage needs are told by their first characters, as
+ * the scanner itself tells them: 'x', E'x', N'x', B'x', X'x', U&'x' and
+ * $tag$x$tag$ are string constants; "x" and U&"x" quoted identifiers.
+ */
 static bool
-is_string_token(int tok)
+is_string_text(const char *s)
 {
-	return tok == SCONST || tok == USCONST || tok == BCONST || tok == XCONST;
+	if (s[0] == '\'')
+		return true;
+	if (s[0] != '\0' && strchr("eEnNbBxX", s[0]) != NULL && s[1] == '\'')
+		return true;
+	if ((s[0] == 'u' || s[0] == 'U') && s[1] == '&' && s[2] == '\'')
+		return true;
+	if (s[0] == '$' && (s[1] == '$' || s[1] == '_' || IS_HIGHBIT_SET(s[1]) ||
+						(s[1] >= 'a' && s[1] <= 'z') || (s[1] >= 'A' && s[1] <= 'Z')))
+		return true;
+	return false;
+}
+
+static bool
+is_identifier_text(const char *s)
+{
+	if (s[0] == '"')
+		return true;
+	if ((s[0] == 'u' || s[0] == 'U') && s[1] == '&' && s[2] == '"')
+		return true;
+	return s[0] == '_' || IS_HIGHBIT_SET(s[0]) ||
+		(s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z');
 }
 
 /* is this token code one of a keyword?  (yylval is not set for others) */
@@ -145,11 +171,13 @@ redact_scan(const char *text, int *ntok, bool *sensitive)
 			toks = repalloc(toks, sizeof(RedactTok) * alloc);
 		}
 		t = &toks[n++];
-		t->tok = tok;
 		t->loc = yylloc;
 		/* flex has put a NUL after the token's text (pg_stat_statements relies on it too) */
 		t->len = strlen(yyextra.scanbuf + yylloc);
-		if (tok == IDENT || tok == UIDENT)
+		t->string = is_string_text(yyextra.scanbuf + yylloc);
+		if (t->string)
+			t->word = t->secret_word = false;
+		else if (!is_keyword_token(tok) && is_identifier_text(yyextra.scanbuf + yylloc))
 		{
 			word = yylval.str;
 			t->word = true;
@@ -230,7 +258,7 @@ pgm_redact_statement(const char *text, bool force_all, bool *sensitive)
 	{
 		RedactTok  *t = &toks[i];
 
-		if (!is_string_token(t->tok))
+		if (!t->string)
 			continue;
 		if (!(sens || (i > 0 && toks[i - 1].secret_word) || is_secret_body(text + t->loc, t->len)))
 			continue;
