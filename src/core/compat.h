@@ -303,4 +303,18 @@ pgm_clean_ascii(char *buf, int len)
 #endif
 }
 
+/*
+ * Memory for a GUC check hook's *extra: malloc'd up to 15; from 16 on the
+ * GUC machinery frees it with guc_free (pfree from its own context), so it
+ * must come from guc_malloc.
+ */
+#if PG_VERSION_NUM >= 160000
+#include "utils/guc.h"
+#define pgm_guc_malloc(size) guc_malloc(LOG, (size))
+#define pgm_guc_free(ptr) guc_free(ptr)
+#else
+#define pgm_guc_malloc(size) malloc(size)
+#define pgm_guc_free(ptr) free(ptr)
+#endif
+
 #endif							/* PGM_COMPAT_H */

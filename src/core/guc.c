@@ -16,6 +16,7 @@
 #include "utils/guc.h"
 
 #include "core/core.h"
+#include "core/compat.h"
 
 /* database the pgmanage worker connects to and keeps its tables in */
 char	   *pgm_database = NULL;
@@ -161,14 +162,14 @@ guc_check_database(char **newval, void **extra, GucSource source)
 
 /*
  * A list of address ranges, "a.b.c.d[/n]" or "x:y::z[/n]", separated by
- * commas or spaces, parsed into *extra (a PgmAddrList, malloc'd as the GUC
+ * commas or spaces, parsed into *extra (a PgmAddrList, allocated as the GUC
  * machinery requires).
  */
 static bool
 guc_check_addresses(char **newval, void **extra, GucSource source)
 {
 	const char *s = *newval ? *newval : "";
-	PgmAddrList *list = malloc(offsetof(PgmAddrList, r) + sizeof(PgmAddrRange) * (strlen(s) / 2 + 1));
+	PgmAddrList *list = pgm_guc_malloc(offsetof(PgmAddrList, r) + sizeof(PgmAddrRange) * (strlen(s) / 2 + 1));
 
 	if (list == NULL)
 		return false;
@@ -217,7 +218,7 @@ guc_check_addresses(char **newval, void **extra, GucSource source)
 	return true;
 
 bad:
-	free(list);
+	pgm_guc_free(list);
 	GUC_check_errdetail("Expected a list of IP addresses or ranges (a.b.c.d/n, x:y::z/n) separated by commas.");
 	return false;
 }
