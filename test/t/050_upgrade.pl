@@ -1,4 +1,4 @@
-# The DBA's upgrade path to 2.0, in a PostgreSQL installation of the
+# The DBA's upgrade path to this tree's version (2.0 and later), in a PostgreSQL installation of the
 # test's own (scripts/test.sh prepares it: a copy of the system's, with
 # release 1.5 built from git installed; PGM_PGINST):
 #
@@ -27,6 +27,8 @@ plan skip_all => 'no private PostgreSQL installation with release 1.5 (PGM_PGINS
   unless $ENV{PGM_PGINST} && -d $ENV{PGM_PGINST} && $ENV{PGM_SRC};
 
 my $pg_config = $ENV{PGM_PG_CONFIG} // 'pg_config';
+# the version this tree installs (pgmanage.control)
+my ($ver) = slurp_file("$ENV{PGM_SRC}/pgmanage.control") =~ /^default_version = '([^']+)'/m;
 my ($bindir, $sharedir) = map { chomp; $_ } (`$pg_config --bindir`, `$pg_config --sharedir`);
 my $inst = $ENV{PGM_PGINST} . dirname($bindir);    # .../usr/lib/postgresql/15
 my $control = "$ENV{PGM_PGINST}$sharedir/extension/pgmanage.control";
@@ -166,7 +168,7 @@ for my $v (qw(1.0 1.1 1.2 1.3 1.4 1.5))
 # ---- the 2.0 files over 1.5 (this tree, already built), then a restart
 my $make = `make -s -C '$ENV{PGM_SRC}' install PG_CONFIG='$pg_config' DESTDIR='$ENV{PGM_PGINST}' 2>&1`;
 is($?, 0, 'make install of this tree into the private installation') or diag($make);
-like(slurp_file($control), qr/^default_version = '2\.0'/m, 'the private installation now holds 2.0');
+like(slurp_file($control), qr/^default_version = '\Q$ver\E'/m, "the private installation now holds $ver");
 $_->restart for ($dba, $steps);
 is($dba->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'pgmanage'"), '1.5',
 	'dba: still 1.5 after the restart with the 2.0 library');
@@ -174,10 +176,13 @@ is($dba->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extnam
 # ---- the updates
 $dba->safe_psql('postgres', 'ALTER EXTENSION pgmanage UPDATE');
 $steps->safe_psql('postgres', "ALTER EXTENSION pgmanage UPDATE TO '2.0'");
+is($steps->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'pgmanage'"), '2.0',
+	'steps: version 2.0 reached');
+$steps->safe_psql('postgres', "ALTER EXTENSION pgmanage UPDATE TO '$ver'");
 for my $n ($dba, $steps)
 {
 	is($n->safe_psql('postgres', q{SELECT extversion || ' ' || extnamespace::regnamespace
-		FROM pg_extension WHERE extname = 'pgmanage'}), '2.0 pgmanage', $n->name . ': 2.0 in pgmanage');
+		FROM pg_extension WHERE extname = 'pgmanage'}), "$ver pgmanage", $n->name . ": $ver in pgmanage");
 }
 $steps->safe_psql('postgres', $works{$_}) for sort keys %works;
 pass('steps: what worked in each version still works in 2.0');
