@@ -6,8 +6,14 @@ INSERT INTO pgm_timeout_policy (role_name, statement_timeout, comment)
 VALUES ('nobody_here', '5 minutes', 'reports may run 5 minutes');
 INSERT INTO pgm_timeout_policy (application_name, client_addr, idle_in_transaction_timeout, action, enabled)
 VALUES ('batch-%', '10.0.0.0/8', '30 seconds', 'terminate', false);
+-- lock waits alone are a limit: the migration role fails fast, its blockers go first
+INSERT INTO pgm_timeout_policy (role_name, lock_wait_timeout, cancel_blockers_after, comment)
+VALUES ('nobody_migrates', '2 s', '500 ms', 'migrations: no queueing behind long queries');
+INSERT INTO pgm_timeout_policy (role_name, cancel_blockers_after)
+VALUES ('nobody_deploys', '10 s');
 SELECT id, role_name, database_name, application_name, client_addr, statement_timeout,
-       idle_in_transaction_timeout, transaction_timeout, action, exempt_superusers, enabled
+       idle_in_transaction_timeout, transaction_timeout, action, exempt_superusers, enabled,
+       lock_wait_timeout, cancel_blockers_after
 FROM pgm_timeout_policy ORDER BY id;
 -- nonsense, each refused with 23514 (check_violation) and a constraint that says why
 \set VERBOSITY terse
@@ -35,6 +41,19 @@ INSERT INTO pgm_timeout_policy (statement_timeout, action) VALUES ('1 minute', N
 \echo :LAST_ERROR_SQLSTATE
 UPDATE pgm_timeout_policy SET statement_timeout = '-1 second' WHERE role_name = 'nobody_here';
 \echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgm_timeout_policy (lock_wait_timeout) VALUES ('-2 seconds');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgm_timeout_policy (lock_wait_timeout) VALUES ('0');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgm_timeout_policy (cancel_blockers_after) VALUES ('-1 ms');
+\echo :LAST_ERROR_SQLSTATE
+-- blockers cancelled after the waiter itself gave up: never happens, refused
+INSERT INTO pgm_timeout_policy (lock_wait_timeout, cancel_blockers_after) VALUES ('2 s', '2 s');
+\echo :LAST_ERROR_SQLSTATE
+UPDATE pgm_timeout_policy SET lock_wait_timeout = '-1 second' WHERE role_name = 'nobody_migrates';
+\echo :LAST_ERROR_SQLSTATE
+UPDATE pgm_timeout_policy SET cancel_blockers_after = '1 minute' WHERE role_name = 'nobody_migrates';
+\echo :LAST_ERROR_SQLSTATE
 -- limits beyond 100 years are refused: they cannot be represented (and a
 -- row that could not be loaded would once have disabled every policy)
 INSERT INTO pgm_timeout_policy (statement_timeout) VALUES ('300000 years');
@@ -47,9 +66,15 @@ UPDATE pgm_timeout_policy SET statement_timeout = '1000 years' WHERE role_name =
 \echo :SQLSTATE
 INSERT INTO pgm_timeout_policy (statement_timeout, enabled) VALUES ('100 years', false);
 \echo :SQLSTATE
+INSERT INTO pgm_timeout_policy (lock_wait_timeout) VALUES ('101 years');
+\echo :SQLSTATE
+INSERT INTO pgm_timeout_policy (cancel_blockers_after) VALUES ('300000 years');
+\echo :SQLSTATE
 \set VERBOSITY default
 -- nothing stored was lost
 SELECT count(*) FROM pgm_timeout_policy;
+SELECT role_name, lock_wait_timeout, cancel_blockers_after FROM pgm_timeout_policy
+WHERE lock_wait_timeout IS NOT NULL OR cancel_blockers_after IS NOT NULL ORDER BY id;
 DELETE FROM pgm_timeout_policy;
 -- pgm_kill_log: its columns
 \d pgm_kill_log

@@ -47,11 +47,21 @@ CREATE TABLE pgmanage.pgm_timeout_policy (
     enabled boolean NOT NULL DEFAULT true,
     comment text,
     created_at timestamptz NOT NULL DEFAULT now(),
+    -- 2.1: lock waits (added at the end, as ALTER TABLE ... ADD COLUMN puts them)
+    lock_wait_timeout interval
+        CONSTRAINT pgm_timeout_policy_lock_wait_timeout_positive CHECK (lock_wait_timeout > interval '0')
+        CONSTRAINT pgm_timeout_policy_lock_wait_timeout_max_100_years CHECK (lock_wait_timeout <= interval '100 years'),
+    cancel_blockers_after interval
+        CONSTRAINT pgm_timeout_policy_cancel_blockers_after_positive CHECK (cancel_blockers_after > interval '0')
+        CONSTRAINT pgm_timeout_policy_cancel_blockers_after_max_100_years CHECK (cancel_blockers_after <= interval '100 years'),
+    CONSTRAINT pgm_timeout_policy_cancel_blockers_before_lock_wait
+        CHECK (cancel_blockers_after < lock_wait_timeout),
     CONSTRAINT pgm_timeout_policy_has_a_limit
         CHECK (statement_timeout IS NOT NULL OR idle_in_transaction_timeout IS NOT NULL
-               OR transaction_timeout IS NOT NULL)
+               OR transaction_timeout IS NOT NULL OR lock_wait_timeout IS NOT NULL
+               OR cancel_blockers_after IS NOT NULL)
 );
-COMMENT ON TABLE pgmanage.pgm_timeout_policy IS 'pgmanage: statement, idle-in-transaction and transaction limits enforced by the launcher';
+COMMENT ON TABLE pgmanage.pgm_timeout_policy IS 'pgmanage: statement, idle-in-transaction, transaction and lock-wait limits enforced by the launcher';
 
 -- Wake the worker at COMMIT so a change applies at once.
 CREATE FUNCTION pgmanage.pgm_policy_changed() RETURNS trigger

@@ -16,7 +16,8 @@
  *   leave a policy by renaming itself.  The slot is cleared at exit.
  *
  * - the launcher, just before it signals the backend for a policy: the
- *   policy, the kind of limit and the limit (reason_*), then reason_flag.
+ *   policy, the kind of limit and the limit (reason_*; for a blocker
+ *   cancelled for a lock waiter, also the waiter's pid), then reason_flag.
  *   The backend's emit_log_hook, on the 57014 / 57P01 error that the
  *   signal causes, rewrites its message to name pgmanage's policy, and
  *   clears the flag.  A flag older than SLOT_REASON_MAX_AGE_MS is stale
@@ -237,7 +238,7 @@ pgm_backend_slots_find(const PgmBackendSlotCopy *copy, int n, int pid)
  */
 void
 pgm_backend_slots_set_reason(int slot, int pid, int32 policy_id, PgmLimitKind kind,
-							 int64 limit_us, bool terminate)
+							 int64 limit_us, bool terminate, int waiter)
 {
 	PgmBackendSlot *s;
 
@@ -250,6 +251,7 @@ pgm_backend_slots_set_reason(int slot, int pid, int32 policy_id, PgmLimitKind ki
 	s->reason_kind = (int32) kind;
 	s->reason_limit_us = limit_us;
 	s->reason_terminate = terminate;
+	s->reason_waiter = waiter;
 	s->reason_at = GetCurrentTimestamp();
 	pg_write_barrier();
 	pg_atomic_write_u32(&s->reason_flag, 1);
@@ -286,15 +288,19 @@ slot_emit_log(ErrorData *edata)
 			(edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN) == s->reason_terminate)
 		{
 			const char *limit = slot_format_limit(s->reason_limit_us);
-			const char *kind = pgm_limit_kind_name((PgmLimitKind) s->reason_kind);
+			const char *kind = pgm_limit_column_name((PgmLimitKind) s->reason_kind);
 
 			edata->message = s->reason_terminate
 				? psprintf("terminating connection due to pgmanage timeout policy %d (%s of %s)",
 						   s->reason_policy, kind, limit)
 				: psprintf("canceling statement due to pgmanage timeout policy %d (%s of %s)",
 						   s->reason_policy, kind, limit);
-			edata->detail = psprintf("The limit is set by row %d of pgmanage.pgm_timeout_policy.",
-									 s->reason_policy);
+			if (s->reason_kind == PGM_LIMIT_BLOCKING)
+				edata->detail = psprintf("This session held a lock that process %d waited for longer than the limit set by row %d of pgmanage.pgm_timeout_policy.",
+										 s->reason_waiter, s->reason_policy);
+			else
+				edata->detail = psprintf("The limit is set by row %d of pgmanage.pgm_timeout_policy.",
+										 s->reason_policy);
 		}
 	}
 	if (prev_emit_log_hook)

@@ -2,6 +2,15 @@
  * timeouts/backends.c
  *		Reading other backends' status, who may signal whom, and the signal.
  *
+ * Lock waits (pgm_lock_waits_copy) are read from the PGPROC array, not
+ * from pg_locks: a backend sleeping on a heavyweight lock has a wait event
+ * of class PG_WAIT_LOCK in PGPROC.wait_event_info (what pg_stat_activity
+ * shows) and the moment its wait began in PGPROC.waitStart (an atomic since
+ * PostgreSQL 14, what pg_locks.waitstart shows), written before it goes to
+ * sleep.  Both are read without any lock, as pg_stat_activity reads the
+ * wait event: no lock-manager partition lock, no heavyweight lock, one pass
+ * over MaxBackends + auxiliary entries.  The same on 15, 17 and 18.
+ *
  * pgm_kill_long() and the timeout-policy enforcer both end here.  The
  * permission rules are those of pg_cancel_backend() and
  * pg_terminate_backend(): a superuser's backend only by a superuser;
@@ -158,3 +167,69 @@ pgm_backend_state_name(BackendState state)
 	return "unknown";
 }
 
+
+/* PGPROC entries to read for lock waits (every process, prepared transactions included) */
+int
+pgm_lock_waits_max(void)
+{
+	return (int) ProcGlobal->allProcCount;
+}
+
+static int
+lock_wait_cmp(const void *a, const void *b)
+{
+	int			x = ((const PgmLockWait *) a)->pid;
+	int			y = ((const PgmLockWait *) b)->pid;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The processes sleeping on a heavyweight lock now, with the moment their
+ * wait began, sorted by pid; at most max of them.  A wait whose start is
+ * not written yet (waitStart is set without the partition lock, just
+ * before the sleep) is left for the next pass; an entry whose pid changed
+ * while it was read is skipped.
+ */
+int
+pgm_lock_waits_copy(PgmLockWait *out, int max)
+{
+	uint32		count = ProcGlobal->allProcCount;
+	uint32		i;
+	int			n = 0;
+
+	for (i = 0; i < count && n < max; i++)
+	{
+		PGPROC	   *proc = &ProcGlobal->allProcs[i];
+		int			pid = *((volatile int *) &proc->pid);
+		uint32		wait;
+		TimestampTz start;
+
+		if (pid == 0)
+			continue;
+		wait = *((volatile uint32 *) &proc->wait_event_info);
+		if ((wait & 0xFF000000U) != PG_WAIT_LOCK)
+			continue;
+		pg_read_barrier();
+		start = (TimestampTz) pg_atomic_read_u64(&proc->waitStart);
+		pg_read_barrier();
+		if (start == 0 || *((volatile int *) &proc->pid) != pid)
+			continue;
+		out[n].pid = pid;
+		out[n].wait_start = start;
+		n++;
+	}
+	qsort(out, n, sizeof(PgmLockWait), lock_wait_cmp);
+	return n;
+}
+
+const PgmLockWait *
+pgm_lock_waits_find(const PgmLockWait *copy, int n, int pid)
+{
+	PgmLockWait key;
+
+	if (n == 0)
+		return NULL;
+	key.pid = pid;
+	return bsearch(&key, copy, n, sizeof(PgmLockWait), lock_wait_cmp);
+}

@@ -8,9 +8,16 @@
  *   statement_timeout            from the start of the current statement
  *   idle_in_transaction_timeout  from the moment it went idle in transaction
  *   transaction_timeout          from the start of the transaction
+ *   lock_wait_timeout            from the moment the statement began to wait
+ *                                on a heavyweight lock (backends.c reads it
+ *                                from PGPROC, without taking any lock)
+ *   cancel_blockers_after        the same moment; the action falls on the
+ *                                sessions it waits for (pg_blocking_pids),
+ *                                not on the waiter
  * Backends past a deadline are re-read (to be sure it is still the same
- * statement or transaction), then cancelled or terminated; everything else
- * contributes its deadline, and the launcher sleeps until the earliest one.
+ * statement, transaction or lock wait), then cancelled or terminated;
+ * everything else contributes its deadline, and the launcher sleeps until
+ * the earliest one.
  *
  * Precedence, for each kind of limit separately: among the matching
  * policies that set that limit, one naming the role beats any that does
@@ -20,7 +27,12 @@
  * Never touched: anything that is not a client backend (autovacuum, WAL
  * senders, background and parallel workers: a parallel query is stopped
  * through its leader), pgmanage's own processes, and superusers' backends
- * when the policy exempts them.
+ * when the policy exempts them.  For cancel_blockers_after the same rules
+ * apply to each blocker: a client backend only, and a superuser's only if
+ * the waiter's policy does not exempt superusers; a blocker running a
+ * statement is cancelled (terminated if the policy's action says so), one
+ * idle in (or outside) a transaction is terminated, since it has no
+ * statement to cancel and only its end releases its locks.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -37,6 +49,8 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/inet.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -48,8 +62,8 @@
 /* a signal already sent for this (pid, since, kind) is not repeated for this long */
 #define ENFORCE_RESIGNAL_MS 10000
 #define ENFORCE_MAX_DUE 1024
-/* statement, idle-in-transaction and transaction limits (PgmLimitKind 0..2) */
-#define ENFORCE_KINDS 3
+/* the policy limits: statement .. blocking (PgmLimitKind 0..4) */
+#define ENFORCE_KINDS PGM_LIMIT_KILL_LONG
 
 typedef struct EnforceDue
 {
@@ -64,6 +78,7 @@ static PgmPolicy policies[PGM_MAX_POLICIES];
 static int	npolicies = 0;
 static uint64 policies_generation = PG_UINT64_MAX;
 static int64 shortest_limit_us = 0;
+static bool have_lock_limits = false;	/* some policy sets a lock-wait limit */
 
 static EnforceDue acted[ENFORCE_MAX_DUE];
 static int	nacted = 0;
@@ -85,6 +100,21 @@ enforce_appname(const PgBackendStatus *be)
 
 	/* no slot (it authenticated before the library was preloaded?): the current name */
 	return c ? c->appname : be->st_appname;
+}
+
+/*
+ * The backends waiting on a heavyweight lock, copied from PGPROC once per
+ * pass (and again before acting), only while a policy sets a lock limit.
+ */
+static PgmLockWait *lock_waits = NULL;
+static int	nlock_waits = 0;
+
+static void
+enforce_copy_lock_waits(void)
+{
+	nlock_waits = 0;
+	if (have_lock_limits && lock_waits != NULL)
+		nlock_waits = pgm_lock_waits_copy(lock_waits, pgm_lock_waits_max());
 }
 
 /* roles as read this pass (lazily), for superuser status and names */
@@ -236,6 +266,10 @@ enforce_limit_us(const PgmPolicy *pol, PgmLimitKind kind)
 			return pol->idle_xact_us;
 		case PGM_LIMIT_TRANSACTION:
 			return pol->xact_us;
+		case PGM_LIMIT_LOCK_WAIT:
+			return pol->lock_wait_us;
+		case PGM_LIMIT_BLOCKING:
+			return pol->cancel_blockers_us;
 		case PGM_LIMIT_KILL_LONG:
 			break;
 	}
@@ -292,21 +326,32 @@ enforce_refresh_policies(void)
 	LWLockRelease(pgm_shared->lock);
 
 	shortest_limit_us = 0;
+	have_lock_limits = false;
 	for (i = 0; i < npolicies; i++)
 	{
-		int64		lims[3] = {policies[i].statement_us, policies[i].idle_xact_us, policies[i].xact_us};
-		int			j;
+		int			k;
 
-		for (j = 0; j < 3; j++)
-			if (lims[j] > 0 && (shortest_limit_us == 0 || lims[j] < shortest_limit_us))
-				shortest_limit_us = lims[j];
+		for (k = 0; k < ENFORCE_KINDS; k++)
+		{
+			int64		lim = enforce_limit_us(&policies[i], (PgmLimitKind) k);
+
+			if (lim > 0 && (shortest_limit_us == 0 || lim < shortest_limit_us))
+				shortest_limit_us = lim;
+			if (lim > 0 && (k == PGM_LIMIT_LOCK_WAIT || k == PGM_LIMIT_BLOCKING))
+				have_lock_limits = true;
+		}
 	}
 }
+
+static bool enforce_already_acted(int pid, TimestampTz since, PgmLimitKind kind);
 
 /*
  * The earliest deadline that applies to a backend, or 0 if none; with the
  * moment it counts from, its kind and the policy that set it.  Superusers'
- * backends escape the limits whose policy exempts them.
+ * backends escape the limits whose policy exempts them (for
+ * cancel_blockers_after the exemption is checked on each blocker).  A limit
+ * already acted on for the same start is passed over, so that the next one
+ * (a lock_wait_timeout after cancel_blockers_after) still counts.
  */
 static TimestampTz
 enforce_deadline(const PgBackendStatus *be, const int best[ENFORCE_KINDS],
@@ -330,11 +375,20 @@ enforce_deadline(const PgBackendStatus *be, const int best[ENFORCE_KINDS],
 			from = active ? be->st_activity_start_timestamp : 0;
 		else if (k == PGM_LIMIT_IDLE_IN_XACT)
 			from = idle_xact ? be->st_state_start_timestamp : 0;
-		else
+		else if (k == PGM_LIMIT_TRANSACTION)
 			from = (active || idle_xact) ? be->st_xact_start_timestamp : 0;
-		if (from == 0)
+		else
+		{
+			/* a lock wait of the current statement (not a stale waitStart) */
+			const PgmLockWait *lw = active ? pgm_lock_waits_find(lock_waits, nlock_waits,
+																 be->st_procpid) : NULL;
+
+			from = (lw != NULL && lw->wait_start >= be->st_activity_start_timestamp)
+				? lw->wait_start : 0;
+		}
+		if (from == 0 || enforce_already_acted(be->st_procpid, from, (PgmLimitKind) k))
 			continue;
-		if (policies[best[k]].exempt_superusers)
+		if (policies[best[k]].exempt_superusers && k != PGM_LIMIT_BLOCKING)
 		{
 			if (super < 0)
 			{
@@ -393,10 +447,30 @@ pgm_limit_kind_name(PgmLimitKind kind)
 			return "idle_in_transaction_timeout";
 		case PGM_LIMIT_TRANSACTION:
 			return "transaction_timeout";
+		case PGM_LIMIT_LOCK_WAIT:
+			return "lock_wait";
+		case PGM_LIMIT_BLOCKING:
+			return "blocking";
 		case PGM_LIMIT_KILL_LONG:
 			break;
 	}
 	return "pgm_kill_long";
+}
+
+/* the column of pgm_timeout_policy that sets a kind of limit (client messages) */
+const char *
+pgm_limit_column_name(PgmLimitKind kind)
+{
+	switch (kind)
+	{
+		case PGM_LIMIT_LOCK_WAIT:
+			return "lock_wait_timeout";
+		case PGM_LIMIT_BLOCKING:
+			return "cancel_blockers_after";
+		default:
+			break;
+	}
+	return pgm_limit_kind_name(kind);
 }
 
 /*
@@ -418,12 +492,62 @@ pgm_kill_record_fill(PgmKillRecord *rec, const PgBackendStatus *be, int64 ran_us
 	strlcpy(rec->query, pgm_clip_query(be->st_activity_raw), sizeof(rec->query));
 }
 
-/*
- * Act on one due backend, after checking in a fresh read of the status
- * array that it is still the same statement / idle spell / transaction.
- */
+/* signal one backend for a policy, record it (pgm_kill_log, LOG line) */
 static void
-enforce_act(const EnforceDue *due, TimestampTz now)
+enforce_signal(const PgBackendStatus *be, const PgmPolicy *pol, PgmLimitKind kind,
+			   bool terminate, int64 ran_us, int waiter)
+{
+	PgmKillRecord rec;
+	int			err = 0;
+	const EnforceRole *role;
+	const PgmBackendSlotCopy *c;
+
+	pgm_kill_record_fill(&rec, be, ran_us);
+	rec.policy_id = pol->id;
+	rec.limit_kind = kind;
+	rec.terminate = terminate;
+	/* the backend's error message will say why (backend_slots.c) */
+	c = pgm_backend_slots_find(slot_copy, nslot_copy, be->st_procpid);
+	if (c != NULL)
+		pgm_backend_slots_set_reason(c->slot, c->pid, pol->id, kind,
+									 enforce_limit_us(pol, kind), terminate, waiter);
+	rec.succeeded = pgm_send_signal(be->st_procpid,
+									terminate ? PGM_ACTION_TERMINATE : PGM_ACTION_CANCEL,
+									&err);
+	if (!rec.succeeded)
+		strlcpy(rec.detail, err == ESRCH ? "backend exited" : strerror(err), sizeof(rec.detail));
+	else if (kind == PGM_LIMIT_BLOCKING)
+		snprintf(rec.detail, sizeof(rec.detail), "blocked pid %d", waiter);
+
+	if (rec.succeeded)
+		pg_atomic_fetch_add_u64(terminate ? &pgm_timeouts->sessions_terminated
+								: &pgm_timeouts->statements_cancelled, 1);
+	else
+		pg_atomic_fetch_add_u64(&pgm_timeouts->signals_failed, 1);
+	pgm_kill_queue_push(&rec);
+
+	role = enforce_role(be->st_userid);
+	if (kind == PGM_LIMIT_BLOCKING)
+		ereport(LOG,
+				(errmsg("pgmanage: %s backend %d of role \"%s\", which blocked backend %d for %.3f s: policy %d %s (query id %lld)%s",
+						terminate ? "terminated" : "cancelled the statement of",
+						be->st_procpid, role ? NameStr(role->name) : "?", waiter,
+						ran_us / 1000000.0, pol->id,
+						pgm_limit_kind_name(kind), (long long) be->st_query_id,
+						rec.succeeded ? "" : ": signal failed")));
+	else
+		ereport(LOG,
+				(errmsg("pgmanage: %s backend %d of role \"%s\" after %.3f s: policy %d %s (query id %lld)%s",
+						terminate ? "terminated" : "cancelled the statement of",
+						be->st_procpid, role ? NameStr(role->name) : "?",
+						ran_us / 1000000.0, pol->id,
+						pgm_limit_kind_name(kind), (long long) be->st_query_id,
+						rec.succeeded ? "" : ": signal failed")));
+}
+
+/* a backend of the current status snapshot by pid, or NULL */
+static PgBackendStatus *
+enforce_find_backend(int pid)
 {
 	int			n = pgstat_fetch_stat_numbackends();
 	int			i;
@@ -431,68 +555,97 @@ enforce_act(const EnforceDue *due, TimestampTz now)
 	for (i = 1; i <= n; i++)
 	{
 		LocalPgBackendStatus *local = pgm_local_beentry(i);
+
+		if (local != NULL && local->backendStatus.st_procpid == pid)
+			return &local->backendStatus;
+	}
+	return NULL;
+}
+
+/*
+ * cancel_blockers_after: signal the sessions the waiter waits for, as
+ * pg_blocking_pids() names them (it reads the lock manager under its
+ * partition LWLocks, in shared mode, and takes no heavyweight lock; only
+ * done for a waiter past its limit).  Parallel workers are named by their
+ * leader there; prepared transactions (pid 0) cannot be signalled.
+ */
+static void
+enforce_cancel_blockers(const PgBackendStatus *waiter, const PgmPolicy *pol,
+						TimestampTz since, TimestampTz now)
+{
+	int			waiter_pid = waiter->st_procpid;
+	ArrayType  *arr;
+	int32	   *pids;
+	int			nb;
+	int			j;
+
+	arr = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids, Int32GetDatum(waiter_pid)));
+	nb = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	pids = (int32 *) ARR_DATA_PTR(arr);
+	for (j = 0; j < nb; j++)
+	{
+		int			pid = pids[j];
 		PgBackendStatus *be;
-		const PgmPolicy *pol;
-		int			best[ENFORCE_KINDS];
-		int			p = -1;
-		TimestampTz since = 0;
-		PgmLimitKind kind = PGM_LIMIT_STATEMENT;
-		PgmKillRecord rec;
-		bool		terminate;
-		int			err = 0;
 		const EnforceRole *role;
+		bool		active;
+		bool		dup = false;
+		int			k;
 
-		if (local == NULL || local->backendStatus.st_procpid != due->pid)
+		for (k = 0; k < j; k++)
+			dup |= (pids[k] == pid);
+		if (pid == 0 || pid == waiter_pid || pid == MyProcPid || dup)
 			continue;
-		be = &local->backendStatus;
-		enforce_match(be, best);
-		if (enforce_deadline(be, best, &since, &kind, &p) == 0 ||
-			since != due->since || kind != due->kind || p != due->policy)
-			return;				/* moved on meanwhile: nothing to do */
-		pol = &policies[p];
-
-		terminate = (kind != PGM_LIMIT_STATEMENT) || pol->terminate;
-		pgm_kill_record_fill(&rec, be, now - since);
-		rec.policy_id = pol->id;
-		rec.limit_kind = kind;
-		rec.terminate = terminate;
-		{
-			/* the backend's error message will say why (backend_slots.c) */
-			const PgmBackendSlotCopy *c = pgm_backend_slots_find(slot_copy, nslot_copy, be->st_procpid);
-
-			if (c != NULL)
-				pgm_backend_slots_set_reason(c->slot, c->pid, pol->id, kind,
-											 enforce_limit_us(pol, kind), terminate);
-		}
-		rec.succeeded = pgm_send_signal(be->st_procpid,
-										terminate ? PGM_ACTION_TERMINATE : PGM_ACTION_CANCEL,
-										&err);
-		if (!rec.succeeded)
-			strlcpy(rec.detail, err == ESRCH ? "backend exited" : strerror(err), sizeof(rec.detail));
-
-		if (rec.succeeded)
-			pg_atomic_fetch_add_u64(terminate ? &pgm_timeouts->sessions_terminated
-									: &pgm_timeouts->statements_cancelled, 1);
-		else
-			pg_atomic_fetch_add_u64(&pgm_timeouts->signals_failed, 1);
-		pgm_kill_queue_push(&rec);
-
+		be = enforce_find_backend(pid);
+		if (be == NULL || !pgm_is_client_backend(be))
+			continue;			/* autovacuum, a WAL sender, a worker: never touched */
 		role = enforce_role(be->st_userid);
-		ereport(LOG,
-				(errmsg("pgmanage: %s backend %d of role \"%s\" after %.3f s: policy %d %s (query id %lld)%s",
-						terminate ? "terminated" : "cancelled the statement of",
-						be->st_procpid, role ? NameStr(role->name) : "?",
-						(now - since) / 1000000.0, pol->id,
-						pgm_limit_kind_name(kind), (long long) be->st_query_id,
-						rec.succeeded ? "" : ": signal failed")));
-
-		if (nacted < ENFORCE_MAX_DUE)
+		if (pol->exempt_superusers && (role == NULL || role->super))
 		{
-			acted[nacted] = *due;
-			acted[nacted].acted_at = now;
-			nacted++;
+			ereport(LOG,
+					(errmsg("pgmanage: backend %d waits for a lock held by superuser backend %d, left alone: policy %d exempts superusers",
+							waiter_pid, pid, pol->id)));
+			continue;
 		}
+		active = (be->st_state == STATE_RUNNING || be->st_state == STATE_FASTPATH);
+		enforce_signal(be, pol, PGM_LIMIT_BLOCKING, !active || pol->terminate, now - since, waiter_pid);
+	}
+}
+
+/*
+ * Act on one due backend, after checking in a fresh read of the status
+ * array (and of the lock waits) that it is still the same statement / idle
+ * spell / transaction / lock wait.
+ */
+static void
+enforce_act(const EnforceDue *due, TimestampTz now)
+{
+	PgBackendStatus *be = enforce_find_backend(due->pid);
+	const PgmPolicy *pol;
+	int			best[ENFORCE_KINDS];
+	int			p = -1;
+	TimestampTz since = 0;
+	PgmLimitKind kind = PGM_LIMIT_STATEMENT;
+
+	if (be == NULL)
 		return;
+	enforce_match(be, best);
+	if (enforce_deadline(be, best, &since, &kind, &p) == 0 ||
+		since != due->since || kind != due->kind || p != due->policy)
+		return;					/* moved on meanwhile: nothing to do */
+	pol = &policies[p];
+
+	if (kind == PGM_LIMIT_BLOCKING)
+		enforce_cancel_blockers(be, pol, since, now);
+	else
+		enforce_signal(be, pol, kind,
+					   kind == PGM_LIMIT_IDLE_IN_XACT || kind == PGM_LIMIT_TRANSACTION || pol->terminate,
+					   now - since, 0);
+
+	if (nacted < ENFORCE_MAX_DUE)
+	{
+		acted[nacted] = *due;
+		acted[nacted].acted_at = now;
+		nacted++;
 	}
 }
 
@@ -529,8 +682,10 @@ pgm_enforce_tick(TimestampTz now)
 	due = palloc(sizeof(EnforceDue) * ENFORCE_MAX_DUE);
 	slot_copy = palloc(sizeof(PgmBackendSlotCopy) * MaxBackends);
 	nslot_copy = pgm_backend_slots_copy(slot_copy);
+	lock_waits = have_lock_limits ? palloc(sizeof(PgmLockWait) * pgm_lock_waits_max()) : NULL;
 
 	pgstat_clear_backend_activity_snapshot();
+	enforce_copy_lock_waits();
 	n = pgstat_fetch_stat_numbackends();
 	for (i = 1; i <= n; i++)
 	{
@@ -568,8 +723,9 @@ pgm_enforce_tick(TimestampTz now)
 
 	if (ndue > 0)
 	{
-		/* re-read the status array once, then act on each due backend */
+		/* re-read the status array and the lock waits once, then act on each due backend */
 		pgstat_clear_backend_activity_snapshot();
+		enforce_copy_lock_waits();
 		for (i = 0; i < ndue; i++)
 			enforce_act(&due[i], GetCurrentTimestamp());
 	}
@@ -581,6 +737,8 @@ pgm_enforce_tick(TimestampTz now)
 	roles = NULL;
 	slot_copy = NULL;
 	nslot_copy = 0;
+	lock_waits = NULL;
+	nlock_waits = 0;
 
 	/* sleep until the next deadline, no longer than naptime or the shortest limit */
 	if (shortest_limit_us > 0 && shortest_limit_us / 1000 < timeout_ms)

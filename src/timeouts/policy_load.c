@@ -116,7 +116,8 @@ policy_load(void)
 	appendStringInfo(&sql,
 					 "SELECT id, role_name::text, database_name::text, application_name, client_addr,"
 					 " statement_timeout, idle_in_transaction_timeout, transaction_timeout,"
-					 " action OPERATOR(pg_catalog.=) 'terminate', exempt_superusers"
+					 " action OPERATOR(pg_catalog.=) 'terminate', exempt_superusers,"
+					 " lock_wait_timeout, cancel_blockers_after"
 					 " FROM " PGM_SCHEMA ".pgm_timeout_policy WHERE enabled ORDER BY id");
 	if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pgm_timeout_policy");
@@ -143,7 +144,9 @@ policy_load(void)
 		pol->id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
 		if (!policy_get_usecs(tup, desc, 6, &pol->statement_us) ||
 			!policy_get_usecs(tup, desc, 7, &pol->idle_xact_us) ||
-			!policy_get_usecs(tup, desc, 8, &pol->xact_us))
+			!policy_get_usecs(tup, desc, 8, &pol->xact_us) ||
+			!policy_get_usecs(tup, desc, 11, &pol->lock_wait_us) ||
+			!policy_get_usecs(tup, desc, 12, &pol->cancel_blockers_us))
 		{
 			/* unrepresentable: skip this row, keep the others */
 			appendStringInfo(&bad, "%s%d", nbad > 0 ? ", " : "", pol->id);

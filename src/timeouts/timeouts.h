@@ -19,12 +19,17 @@
 #define PGM_MAX_POLICIES 256
 #define PGM_KILL_QUEUE_SIZE 256
 
-/* which limit a policy action enforced */
+/*
+ * Which limit a policy action enforced.  The policy limits come first
+ * (policy_enforce.c loops over them), pgm_kill_long last.
+ */
 typedef enum PgmLimitKind
 {
 	PGM_LIMIT_STATEMENT,
 	PGM_LIMIT_IDLE_IN_XACT,
 	PGM_LIMIT_TRANSACTION,
+	PGM_LIMIT_LOCK_WAIT,		/* the waiter, past lock_wait_timeout */
+	PGM_LIMIT_BLOCKING,			/* a blocker, past cancel_blockers_after */
 	PGM_LIMIT_KILL_LONG			/* pgm_kill_long() */
 } PgmLimitKind;
 
@@ -43,6 +48,8 @@ typedef struct PgmPolicy
 	int64		statement_us;	/* 0: no limit */
 	int64		idle_xact_us;
 	int64		xact_us;
+	int64		lock_wait_us;	/* lock_wait_timeout */
+	int64		cancel_blockers_us; /* cancel_blockers_after */
 	bool		terminate;		/* action for statements */
 	bool		exempt_superusers;
 	int			specificity;	/* higher wins; see policy_enforce.c */
@@ -107,6 +114,7 @@ typedef struct PgmBackendSlot
 	int32		reason_kind;	/* PgmLimitKind */
 	int64		reason_limit_us;
 	bool		reason_terminate;
+	int			reason_waiter;	/* PGM_LIMIT_BLOCKING: the pid that waited */
 	TimestampTz reason_at;
 } PgmBackendSlot;
 
@@ -125,7 +133,7 @@ extern void pgm_backend_slots_install_hooks(void);
 extern int	pgm_backend_slots_copy(PgmBackendSlotCopy *out);
 extern const PgmBackendSlotCopy *pgm_backend_slots_find(const PgmBackendSlotCopy *copy, int n, int pid);
 extern void pgm_backend_slots_set_reason(int slot, int pid, int32 policy_id, PgmLimitKind kind,
-										 int64 limit_us, bool terminate);
+										 int64 limit_us, bool terminate, int waiter);
 
 /* timeouts_shmem.c */
 extern void pgm_timeouts_shmem_request(void);
@@ -138,6 +146,7 @@ extern void pgm_kill_queue_consume(uint64 through_seq);
 extern long pgm_enforce_tick(TimestampTz now);
 extern void pgm_kill_record_fill(PgmKillRecord *rec, const PgBackendStatus *be, int64 ran_us);
 extern const char *pgm_limit_kind_name(PgmLimitKind kind);
+extern const char *pgm_limit_column_name(PgmLimitKind kind);
 
 /* policy_load.c: pgm_timeout_policy -> shared memory (a worker duty) */
 extern void pgm_policy_duty(PgmDutyContext *ctx);
@@ -160,5 +169,16 @@ extern bool pgm_send_signal(int pid, PgmSignalAction action, int *err);
 extern char *pgm_clip_query(const char *raw);
 extern bool pgm_is_client_backend(const PgBackendStatus *be);
 extern const char *pgm_backend_state_name(BackendState state);
+
+/* a backend waiting on a heavyweight lock, read from its PGPROC (no lock taken) */
+typedef struct PgmLockWait
+{
+	int			pid;
+	TimestampTz wait_start;		/* PGPROC.waitStart */
+} PgmLockWait;
+
+extern int	pgm_lock_waits_copy(PgmLockWait *out, int max);
+extern const PgmLockWait *pgm_lock_waits_find(const PgmLockWait *copy, int n, int pid);
+extern int	pgm_lock_waits_max(void);
 
 #endif							/* PGM_TIMEOUTS_H */
