@@ -50,7 +50,7 @@ INSERT INTO pgm_timeout_policy (cancel_blockers_after) VALUES ('-1 ms');
 -- blockers cancelled after the waiter itself gave up: never happens, refused
 INSERT INTO pgm_timeout_policy (lock_wait_timeout, cancel_blockers_after) VALUES ('2 s', '2 s');
 \echo :LAST_ERROR_SQLSTATE
-UPDATE pgm_timeout_policy SET lock_wait_timeout = '-1 second' WHERE role_name = 'nobody_migrates';
+UPDATE pgm_timeout_policy SET lock_wait_timeout = '-1 second' WHERE role_name = 'nobody_here';
 \echo :LAST_ERROR_SQLSTATE
 UPDATE pgm_timeout_policy SET cancel_blockers_after = '1 minute' WHERE role_name = 'nobody_migrates';
 \echo :LAST_ERROR_SQLSTATE

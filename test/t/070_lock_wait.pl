@@ -64,7 +64,7 @@ is($node->safe_psql('postgres', qq{
 	SELECT concat_ws('|', role_name, state, limit_kind, action, succeeded, policy_id, source,
 	                 duration >= '2 s', query)
 	FROM pgm_kill_log WHERE pid = $mig_pid}),
-	"migrator|active|lock_wait|cancel|t|$pol|policy|t|ALTER TABLE t ADD COLUMN j int",
+	"migrator|active|lock_wait|cancel|t|$pol|policy|t|ALTER TABLE t ADD COLUMN j int;",
 	'pgm_kill_log: limit_kind lock_wait, the waiting statement, at least the limit');
 ok(pgm_log_count($node,
 		qr/pgmanage: cancelled the statement of backend $mig_pid of role "migrator" after \d+\.\d+ s: policy $pol lock_wait/) == 1,
@@ -97,25 +97,29 @@ $node->poll_query_until('postgres', "SELECT count(*) = 2 FROM pgm_kill_log WHERE
   or die 'no second kill log row';
 is($node->safe_psql('postgres',
 		"SELECT limit_kind || '|' || query FROM pgm_kill_log WHERE pid = $mig_pid ORDER BY id DESC LIMIT 1"),
-	'lock_wait|UPDATE t SET i = i WHERE i = 1', 'logged as lock_wait');
+	'lock_wait|UPDATE t SET i = i WHERE i = 1;', 'logged as lock_wait');
 $blocker->query_safe('COMMIT');
 
+$mig->quit;
+
 # --- a statement that runs past the limit without waiting on a lock: untouched
-pgm_run($mig, 'SELECT pg_sleep(3)');
-like(scalar pgm_result($mig), qr/sqlstate=00000/, 'a long statement that never waits on a lock runs to its end');
+# (a new session: psql's LAST_ERROR_SQLSTATE keeps the last error's code)
+my $mig2 = pgm_session($node, 'migration2', user => 'migrator');
+my $mig2_pid = $mig2->query_safe('SELECT pg_backend_pid()');
+pgm_run($mig2, 'SELECT pg_sleep(3)');
+like(scalar pgm_result($mig2), qr/sqlstate=00000/, 'a long statement that never waits on a lock runs to its end');
 # and a short wait ends on its own: the lock is granted before the limit
 $blocker->query_safe('BEGIN');
 $blocker->query_safe('SELECT count(*) FROM t');
-pgm_run($mig, 'ALTER TABLE t ADD COLUMN j int');
+pgm_run($mig2, 'ALTER TABLE t ADD COLUMN j int');
 $node->poll_query_until('postgres',
-	"SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $mig_pid")
+	"SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $mig2_pid")
   or die 'the migration did not wait on the lock';
 $blocker->query_safe('COMMIT');
-like(scalar pgm_result($mig), qr/sqlstate=00000/, 'a wait shorter than the limit goes through');
-is($node->safe_psql('postgres', "SELECT count(*) FROM pgm_kill_log WHERE pid = $mig_pid"), '2',
-	'nothing more in the kill log');
-
-$mig->quit;
+like(scalar pgm_result($mig2), qr/sqlstate=00000/, 'a wait shorter than the limit goes through');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pgm_kill_log WHERE pid = $mig2_pid"), '0',
+	'nothing in the kill log for it');
+$mig2->quit;
 $oth->quit;
 $blocker->quit;
 $node->stop;

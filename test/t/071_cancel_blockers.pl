@@ -51,7 +51,7 @@ is($node->safe_psql('postgres', qq{
 	SELECT concat_ws('|', role_name, state, limit_kind, action, succeeded, policy_id, detail,
 	                 duration >= '1 s', query)
 	FROM pgm_kill_log WHERE pid = $b1_pid}),
-	"app|active|blocking|cancel|t|$pol|blocked pid $mig_pid|t|SELECT pg_sleep(60) FROM t",
+	"app|active|blocking|cancel|t|$pol|blocked pid $mig_pid|t|SELECT pg_sleep(60) FROM t;",
 	'pgm_kill_log: the blocker, limit_kind blocking, the pid it blocked');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pgm_kill_log WHERE pid = $mig_pid"), '0',
 	'the waiter itself is not signalled');
@@ -68,6 +68,7 @@ pgm_run($mig, 'ALTER TABLE t ADD COLUMN k int');
 like(scalar pgm_result($mig), qr/sqlstate=00000/, 'the migration goes through past an idle transaction');
 $node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $b2_pid")
   or die 'the idle blocker is still there';
+$b2->{stdin} .= "SELECT 1;\n";    # psql reads the FATAL when it next talks to the server
 like(pgm_quit($b2), qr/57P01: terminating connection due to pgmanage timeout policy $pol \(cancel_blockers_after of 1 s\)/,
 	'the idle-in-transaction blocker is terminated (57P01), told why');
 $node->poll_query_until('postgres', "SELECT count(*) = 1 FROM pgm_kill_log WHERE pid = $b2_pid") or die;
