@@ -108,7 +108,8 @@ SELECT pgmanage.pgm_vacuum_now(table_pattern => 'orders');
 INSERT INTO pgmanage.pgm_endpoint (name, url, enabled) VALUES ('clients', 'https://127.0.0.1:9/hook', false);
 SELECT pgmanage.pgm_emit_event('deploy_finished', '{"version": "2.4.1"}', 'release');
 SQL
-export PGHOST=127.0.0.1 PGPORT=$port PGUSER=pgm_dba PGPASSWORD=$password PGDATABASE=postgres
+# (no TLS on the test cluster: lib/pq would otherwise require it)
+export PGHOST=127.0.0.1 PGPORT=$port PGUSER=pgm_dba PGPASSWORD=$password PGDATABASE=postgres PGSSLMODE=disable
 # a slow statement of role app over 127.0.0.1, for pgm_slow_queries_visible
 PGUSER=app "$PGM_BINDIR/psql" -X -q -c 'SELECT pg_sleep(0.3)' >/dev/null || pgm_die "app cannot connect"
 
