@@ -188,7 +188,7 @@ for l in "${langs[@]}"; do
     else
         failed=$((failed + 1))
         printf 'FAILED clients: %s\n' "$l"
-        grep -v '^ok' "$log" | head -60 | sed 's/^/    /'
+        grep -v -E '^(ok|skip)' "$log" | head -60 | sed 's/^/    /'
     fi
     grep '^skip' "$log" | sed -E "s/^skip( -)? */skip   clients: $l: /"
     [ -n "${VERBOSE:-}" ] && sed 's/^/    /' "$log"
