@@ -12,7 +12,7 @@
 #                                # dpkg --purge, and the machine as it was
 #
 # Installs the build dependencies first (debhelper, postgresql-server-dev-all,
-# libcurl4-openssl-dev, dpkg-dev) with apt-get if one is missing
+# libcurl4-openssl-dev, dpkg-dev, build-essential) with apt-get if one is missing
 # (PGM_SKIP_DEPS=1: don't).  Refuses to build when debian/changelog's version
 # is not pgmanage.control's default_version.  Prints the paths of the .deb
 # files last.  See docs/packaging.md.
@@ -38,7 +38,7 @@ deb_version=$(sed -n '1s/^[^ ]* (\([^)]*\)).*/\1/p' "$PGM_ROOT/debian/changelog"
 [ "${deb_version%-*}" = "$ctl_version" ] ||
     pgm_die "debian/changelog says $deb_version, pgmanage.control says $ctl_version: add a changelog entry (dch -v $ctl_version)"
 
-deps=(debhelper postgresql-server-dev-all libcurl4-openssl-dev dpkg-dev make gcc)
+deps=(debhelper postgresql-server-dev-all libcurl4-openssl-dev dpkg-dev build-essential)
 missing=()
 if [ "${PGM_SKIP_DEPS:-}" != 1 ]; then
     for p in "${deps[@]}"; do

@@ -9,7 +9,6 @@ const { Client, types } = require('pg');
 // bigint (int8, OID 20) arrives as a string by default: its values can
 // exceed 2^53.  Parse it as a BigInt instead (query ids, byte counts).
 types.setTypeParser(20, BigInt);
-types.setTypeParser(1016, (v) => types.arrayParser.create(v, BigInt).parse()); // bigint[]
 
 // declared type -> what pg returns for it (typeof, or a class)
 const isInterval = (v) => typeof v === 'object' && v !== null && typeof v.toPostgres === 'function';
