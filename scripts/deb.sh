@@ -109,12 +109,14 @@ sums > "$work/before.sum"
 [ -z "$saved" ] || tar -C / -cf "$work/before.tar" $(echo "$saved" | sed 's|^/||')
 restore() {
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' && dpkg --purge "$pkg" >/dev/null 2>&1
-    pgfiles | xargs -r rm -rf
+    [ -f "$work/pkg.files" ] && while read -r f; do rm -f "$f"; done < "$work/pkg.files"
     [ -f "$work/before.tar" ] && tar -C / -xf "$work/before.tar"
     rm -rf "$work"
 }
 trap restore EXIT
 
+# the package's own files (not its directories), from the .deb
+dpkg-deb --fsys-tarfile "$deb" | tar -tf - | sed -n 's|^\./|/|p' | grep -v '/$' > "$work/pkg.files"
 dpkg -i "$deb" > "$work/dpkg-i.log" 2>&1
 say $? "dpkg -i $(basename "$deb")"
 [ $nfail = 0 ] || sed 's/^/    /' "$work/dpkg-i.log"
@@ -127,10 +129,17 @@ rc=$?; say $rc "CREATE EXTENSION pgmanage from the package, processes up, DROP E
 [ $rc = 0 ] || sed 's/^/    /' "$work/autopkgtest.log"
 dpkg --purge "$pkg" > "$work/dpkg-r.log" 2>&1 &&
     ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' &&
-    [ -z "$(pgfiles)" ]
-rc=$?; say $rc "dpkg --purge $pkg removes every file of pgmanage"
-[ $rc = 0 ] || { sed 's/^/    /' "$work/dpkg-r.log"; pgfiles | sed 's/^/    left: /'; }
+    ! while read -r f; do [ -e "$f" ] && echo "$f"; done < "$work/pkg.files" | grep -q .
+rc=$?; say $rc "dpkg --purge $pkg removes its $(wc -l < "$work/pkg.files") files"
+if [ $rc != 0 ]; then
+    sed 's/^/    /' "$work/dpkg-r.log"
+    while read -r f; do [ -e "$f" ] && echo "    left: $f"; done < "$work/pkg.files"
+fi
+# what no package owns: back as it was
+while read -r f; do rm -f "$f"; done < "$work/pkg.files"
 [ -f "$work/before.tar" ] && tar -C / -xf "$work/before.tar"
-sums | cmp -s - "$work/before.sum"
-say $? "the pgmanage files installed before ($(wc -l < "$work/before.sum") outside any package) are back, unchanged"
+sums > "$work/after.sum"
+cmp -s "$work/after.sum" "$work/before.sum"
+rc=$?; say $rc "the pgmanage files installed before ($(wc -l < "$work/before.sum") outside any package) are back, unchanged"
+[ $rc = 0 ] || diff "$work/before.sum" "$work/after.sum" | sed 's/^/    /'
 [ $nfail = 0 ]
