@@ -43,6 +43,11 @@ FROM pgm_size_report('sr', include_indexes => true)
 WHERE kind = 'index' ORDER BY 1;
 SELECT count(*) > 0 AS has_catalogs FROM pgm_size_report('pg_catalog', include_system => true);
 SELECT count(*) AS catalogs_hidden FROM pgm_size_report('pg_catalog');
+-- pgmanage's own tables are left out like the catalogs, with the same opt-in
+SELECT count(*) AS pgmanage_hidden FROM pgm_size_report() WHERE schema_name = 'pgmanage';
+SELECT count(*) AS pgmanage_hidden FROM pgm_size_report('pgmanage');
+SELECT count(*) > 0 AS pgmanage_shown
+FROM pgm_size_report(include_system => true) WHERE schema_name = 'pgmanage';
 
 -- bad input
 SELECT * FROM pgm_size_report(min_bytes => -1);
