@@ -57,6 +57,21 @@ SELECT * FROM pgm_size_report(min_bytes => -1);
 SELECT size_bytes = pg_database_size(current_database()) AS size_ok,
        connections >= 1 AS connected, size_pretty IS NOT NULL AS pretty
 FROM pgm_database_sizes() WHERE database_name = current_database();
+-- connections leaves out pgmanage's own processes (worker and sender run in
+-- this database, pgmanage.database): this session alone
+DO $$
+BEGIN
+  FOR i IN 1..300 LOOP
+    EXIT WHEN (SELECT count(*) FROM pg_stat_activity
+               WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                 AND backend_type IN ('pgmanage worker', 'pgmanage sender')) = 2;
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END $$;
+SELECT connections AS only_this_session,
+       (SELECT count(*) FROM pg_stat_activity a
+        WHERE a.datname = current_database() AND a.backend_type LIKE 'pgmanage %') AS pgmanage_here
+FROM pgm_database_sizes() WHERE database_name = current_database();
 
 -- disk: the data directory and pg_wal filesystems, WAL and temp bytes
 SELECT area, fs_total_bytes > 0 AS has_total,

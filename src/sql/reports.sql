@@ -23,7 +23,9 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgm_size_report'
 LANGUAGE C VOLATILE;
 
--- Every database: size and the counters of pg_stat_database.
+-- Every database: size and the counters of pg_stat_database; connections
+-- counts the processes connected to it but pgmanage's own (worker, sender,
+-- VACUUM runs).
 CREATE FUNCTION pgmanage.pgm_database_sizes(
     OUT database_name name,
     OUT size_bytes bigint,
@@ -52,7 +54,9 @@ AS $$
            d.bytes,
            pg_catalog.pg_size_pretty(d.bytes),
            round(100.0 * d.bytes / nullif(sum(d.bytes) OVER (), 0), 2),
-           s.numbackends,
+           (SELECT count(*)::integer FROM pg_catalog.pg_stat_activity a
+            WHERE a.datid OPERATOR(pg_catalog.=) d.oid
+              AND a.backend_type NOT LIKE 'pgmanage %'),
            s.xact_commit,
            s.xact_rollback,
            s.blks_read,
