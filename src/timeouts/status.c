@@ -111,9 +111,13 @@ pgm_status(PG_FUNCTION_ARGS)
 	status_emit(rsinfo, "worker", &worker, worker_db[0] ? worker_db : pgm_database,
 				counters, counter_nulls, npolicies, nskipped, true, ext_found, true);
 
-	/* sender: its figures are in pgm_endpoint_status and pgm_events */
+	/*
+	 * sender: its figures are in pgm_endpoint_status and pgm_events; it
+	 * loads no policies and does not record its own check of the extension
+	 * (the worker's row says it, for the same database): NULL there
+	 */
 	counter_nulls[3] = counter_nulls[4] = counter_nulls[5] = true;
 	status_emit(rsinfo, "sender", &sender, sender.database[0] ? sender.database : pgm_database,
-				counters, counter_nulls, npolicies, nskipped, true, ext_found, true);
+				counters, counter_nulls, npolicies, nskipped, false, false, false);
 	return (Datum) 0;
 }
