@@ -125,7 +125,7 @@ SELECT r.id, r.job, r.kind, r.database_name, r.trigger, r.scheduled_for, r.queue
        r.started, r.finished, r.finished - r.started AS duration, r.status, r.pid,
        r.tables_considered, r.tables_vacuumed, r.tables_analyzed, r.tables_skipped, r.tables_failed,
        r.indexes_rebuilt, r.dead_tuples_removed, r.bytes_before, r.bytes_after,
-       r.bytes_before - r.bytes_after AS bytes_freed, r.current_table, r.error,
+       greatest(r.bytes_before - r.bytes_after, 0) AS bytes_freed, r.current_table, r.error,
        (SELECT coalesce(jsonb_agg(e), '[]') FROM jsonb_array_elements(r.details) e
         WHERE e->>'outcome' = 'skipped') AS skipped,
        r.details, r.options
