@@ -221,3 +221,46 @@ SELECT r.id, r.job, r.kind, r.database_name, r.trigger, r.scheduled_for, r.queue
         WHERE e->>'outcome' = 'skipped') AS skipped,
        r.details, r.options
 FROM pgmanage.pgm_job_run r;
+
+-- pgm_timeout_policy: a NOTICE for a role or database that does not exist
+CREATE OR REPLACE FUNCTION pgmanage.pgm_policy_check() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF NEW.enabled AND (TG_OP = 'INSERT' OR NOT OLD.enabled) THEN
+        PERFORM pg_catalog.pg_advisory_xact_lock(TG_RELID::pg_catalog.int8);
+        SELECT count(*) INTO n FROM pgmanage.pgm_timeout_policy p
+        WHERE p.enabled AND p.id OPERATOR(pg_catalog.<>) NEW.id;
+        IF n OPERATOR(pg_catalog.>=) 256 THEN
+            RAISE EXCEPTION 'too many enabled timeout policies'
+                USING ERRCODE = '54000',
+                      DETAIL = pg_catalog.format('pgmanage enforces at most 256 enabled policies; %s are enabled.', n),
+                      HINT = 'Disable or delete a policy, or let one policy cover more sessions (a role, an application_name pattern, a client_addr network).';
+        END IF;
+    END IF;
+    IF NEW.role_name IS NOT NULL
+       AND (TG_OP = 'INSERT' OR NEW.role_name IS DISTINCT FROM OLD.role_name)
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                       WHERE r.rolname OPERATOR(pg_catalog.=) NEW.role_name) THEN
+        RAISE NOTICE 'role "%" does not exist', NEW.role_name
+            USING DETAIL = 'The policy is kept; it applies to the role''s sessions once the role exists.',
+                  HINT = 'Check the name (see pg_roles), or create the role.';
+    END IF;
+    IF NEW.database_name IS NOT NULL
+       AND (TG_OP = 'INSERT' OR NEW.database_name IS DISTINCT FROM OLD.database_name)
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database d
+                       WHERE d.datname OPERATOR(pg_catalog.=) NEW.database_name) THEN
+        RAISE NOTICE 'database "%" does not exist', NEW.database_name
+            USING DETAIL = 'The policy is kept; it applies to the database''s sessions once the database exists.',
+                  HINT = 'Check the name (see pg_database), or create the database.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION pgmanage.pgm_policy_check() IS 'pgmanage (internal): trigger on pgm_timeout_policy, refuses a 257th enabled policy, NOTICE for a role or database that does not exist';
+DROP TRIGGER pgm_timeout_policy_check ON pgmanage.pgm_timeout_policy;
+CREATE TRIGGER pgm_timeout_policy_check
+    BEFORE INSERT OR UPDATE OF enabled, role_name, database_name ON pgmanage.pgm_timeout_policy
+    FOR EACH ROW EXECUTE FUNCTION pgmanage.pgm_policy_check();
