@@ -84,7 +84,7 @@ BEGIN
                       HINT = 'Disable or delete a policy, or let one policy cover more sessions (a role, an application_name pattern, a client_addr network).';
         END IF;
     END IF;
-    IF NEW.role_name IS NOT NULL
+    IF NEW.role_name OPERATOR(pg_catalog.<>) ''
        AND (TG_OP = 'INSERT' OR NEW.role_name IS DISTINCT FROM OLD.role_name)
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
                        WHERE r.rolname OPERATOR(pg_catalog.=) NEW.role_name) THEN
@@ -92,7 +92,7 @@ BEGIN
             USING DETAIL = 'The policy is kept; it applies to the role''s sessions once the role exists.',
                   HINT = 'Check the name (see pg_roles), or create the role.';
     END IF;
-    IF NEW.database_name IS NOT NULL
+    IF NEW.database_name OPERATOR(pg_catalog.<>) ''
        AND (TG_OP = 'INSERT' OR NEW.database_name IS DISTINCT FROM OLD.database_name)
        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database d
                        WHERE d.datname OPERATOR(pg_catalog.=) NEW.database_name) THEN
