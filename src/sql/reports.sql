@@ -27,7 +27,7 @@ LANGUAGE C VOLATILE;
 -- counts the processes connected to it but pgmanage's own (worker, sender,
 -- VACUUM runs).
 CREATE FUNCTION pgmanage.pgm_database_sizes(
-    OUT database_name name,
+    OUT database_name text,
     OUT size_bytes bigint,
     OUT size_pretty text,
     OUT share_of_cluster numeric,
@@ -50,7 +50,7 @@ AS $$
         FROM pg_catalog.pg_database db
         WHERE db.datallowconn AND db.datconnlimit <> -2
     )
-    SELECT d.datname,
+    SELECT d.datname::text,
            d.bytes,
            pg_catalog.pg_size_pretty(d.bytes),
            round(100.0 * d.bytes / nullif(sum(d.bytes) OVER (), 0), 2),
