@@ -5,7 +5,8 @@
  * One row for the launcher (timeout enforcement), one for the worker
  * (tables) and one for the sender (webhooks), read from shared memory; a
  * process that is not running has a NULL pid.  The sender's policy and
- * extension columns are NULL (the launcher's and worker's rows say them).  ERROR 55000 when pgmanage is not preloaded.
+ * extension columns are NULL (the launcher's and worker's rows say them).
+ * ERROR 55000 when pgmanage is not preloaded.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
