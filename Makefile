@@ -1,8 +1,9 @@
 # pgmanage: PGXS build.
 #
 # The version is written once, in pgmanage.control (default_version); the
-# install script's name, the library's PGM_VERSION (User-Agent, pgm_status)
-# and META.json are derived from it.
+# install script's name and the library's PGM_VERSION (User-Agent,
+# pgm_status) are derived from it; META.json (PGXN, 2.1 -> "2.1.0") and
+# debian/changelog must say it too, which scripts/test.sh checks.
 #
 # C sources live in src/ and its capability folders (see
 # docs/architecture.md); every object depends on the headers it includes
@@ -46,7 +47,7 @@ DATA = $(sort $(wildcard src/sql/updates/pgmanage--*.sql))
 #
 # pg_regress tests, one file per topic, in this order, in a temporary
 # instance configured by test/regress.conf.
-REGRESS = init size_report bloat kill_long timeout_policy status slow_queries webhook cron vacuum_jobs backup_jobs privileges upgrade
+REGRESS = init size_report bloat kill_long timeout_policy status slow_queries webhook cron vacuum_jobs backup_jobs privileges column_types upgrade
 REGRESS_OPTS = --temp-instance=$(CURDIR)/tmp_check_regress --temp-config=$(srcdir)/test/regress.conf
 EXTRA_CLEAN += tmp_check_regress
 # TAP tests (PostgreSQL::Test::Cluster), run by prove from $(srcdir)
