@@ -113,8 +113,9 @@ WHERE l <> '' AND l NOT LIKE '# HELP pgmanage_% %' AND l !~ '^# TYPE pgmanage_[a
 SELECT l FROM regexp_split_to_table(:'t', E'\n') l WHERE l LIKE 'pgmanage_job_last_success%metrics%'
   AND l ~ ' [0-9.e+]+$' IS TRUE \gset
 SELECT regexp_replace(:'l', ' [0-9.e+]+$', ' <time>') AS escaped_sample;
--- a family's lines: HELP, TYPE, samples sorted by labels
-SELECT l FROM regexp_split_to_table(:'t', E'\n') l WHERE l ~ '^(# [A-Z]+ )?pgmanage_timeout_actions_total';
+-- a family's lines: HELP, TYPE, samples sorted by labels (values as N)
+SELECT regexp_replace(l, '} [0-9]+$', '} N') AS l
+FROM regexp_split_to_table(:'t', E'\n') l WHERE l ~ '^(# [A-Z]+ )?pgmanage_timeout_actions_total';
 
 -- Privileges: pg_monitor's members, not PUBLIC
 CREATE ROLE pgm_metrics_watcher IN ROLE pg_monitor;
