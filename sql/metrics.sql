@@ -62,6 +62,19 @@ SELECT metric, labels FROM pgm_metrics() WHERE value IS NULL;
 SELECT DISTINCT g.metric FROM pgm_metrics() g JOIN pgm_metrics() c
   ON c.type = 'counter' AND c.metric = g.metric || '_total';
 
+-- names: only those metrics (and the same samples as without it)
+SELECT metric, count(*) AS samples
+FROM pgm_metrics(ARRAY['pgmanage_job_runs', 'pgmanage_disk_used_ratio', 'pgmanage_preloaded', 'no_such_metric'])
+GROUP BY metric ORDER BY metric;
+SELECT count(*) AS differ FROM (
+    (SELECT metric, labels FROM pgm_metrics(ARRAY['pgmanage_webhook_deliveries', 'pgmanage_timeout_actions_total'])
+     EXCEPT
+     SELECT metric, labels FROM pgm_metrics() WHERE metric IN ('pgmanage_webhook_deliveries', 'pgmanage_timeout_actions_total'))
+    UNION ALL
+    (SELECT metric, labels FROM pgm_metrics() WHERE metric IN ('pgmanage_webhook_deliveries', 'pgmanage_timeout_actions_total')
+     EXCEPT
+     SELECT metric, labels FROM pgm_metrics(ARRAY['pgmanage_webhook_deliveries', 'pgmanage_timeout_actions_total']))) d;
+
 -- Values follow what happened
 -- the endpoint: one pending (a minute old), one delivered 2 s after it was queued
 SELECT metric, labels->>'status' AS status,

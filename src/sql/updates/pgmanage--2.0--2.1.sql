@@ -29,10 +29,13 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgm_timeout_actions'
 LANGUAGE C VOLATILE;
 
--- One row per sample.  SECURITY DEFINER: the figures are counts, ages and
+-- One row per sample; names: only these metrics (NULL: all), and only the
+-- parts that can give them are computed (the exporter's queries file asks
+-- for a few at a time).  SECURITY DEFINER: the figures are counts, ages and
 -- sizes of pgmanage's own tables (no query text, no secret, no row), so a
 -- monitoring role needs no SELECT on pgm_delivery or the sequences.
 CREATE FUNCTION pgmanage.pgm_metrics(
+    names text[] DEFAULT NULL,
     OUT metric text,
     OUT type text,
     OUT help text,
@@ -46,18 +49,19 @@ DECLARE
     preloaded boolean := true;
 BEGIN
     -- ---- pgmanage itself
-    RETURN QUERY
-    SELECT 'pgmanage_info', 'gauge',
-           'pgmanage''s installed version and the database that holds its state (pgmanage.database); always 1',
-           jsonb_build_object('version', e.extversion,
-                              'database', coalesce(current_setting('pgmanage.database', true), '')),
-           1::float8
-    FROM pg_extension e WHERE e.extname = 'pgmanage'
-    UNION ALL
-    SELECT 'pgmanage_connected_to_state_database', 'gauge',
-           '1 when these metrics are read in pgmanage.database; 0: the table-based metrics are another database''s unused copy',
-           '{}'::jsonb,
-           (current_database() = current_setting('pgmanage.database', true))::int::float8;
+    RETURN QUERY SELECT * FROM (
+        SELECT 'pgmanage_info', 'gauge',
+               'pgmanage''s installed version and the database that holds its state (pgmanage.database); always 1',
+               jsonb_build_object('version', e.extversion,
+                                  'database', coalesce(current_setting('pgmanage.database', true), '')),
+               1::float8
+        FROM pg_extension e WHERE e.extname = 'pgmanage'
+        UNION ALL
+        SELECT 'pgmanage_connected_to_state_database', 'gauge',
+               '1 when these metrics are read in pgmanage.database; 0: the table-based metrics are another database''s unused copy',
+               '{}'::jsonb,
+               (current_database() = current_setting('pgmanage.database', true))::int::float8
+    ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
 
     -- ---- shared memory: processes, policies, the capture ring (55000 without preload)
     BEGIN
@@ -65,233 +69,256 @@ BEGIN
     EXCEPTION WHEN object_not_in_prerequisite_state THEN
         preloaded := false;
     END;
-    RETURN QUERY
-    SELECT 'pgmanage_preloaded', 'gauge',
-           '1 when pgmanage is loaded through shared_preload_libraries (the process, policy and capture metrics need it)',
-           '{}'::jsonb, preloaded::int::float8;
+    RETURN QUERY SELECT * FROM (
+        SELECT 'pgmanage_preloaded', 'gauge',
+               '1 when pgmanage is loaded through shared_preload_libraries (the process, policy and capture metrics need it)',
+               '{}'::jsonb, preloaded::int::float8
+    ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
 
     IF preloaded THEN
-        RETURN QUERY
-        WITH s AS (SELECT * FROM pgmanage.pgm_status())
-        SELECT 'pgmanage_process_up', 'gauge',
-               '1 when the pgmanage process is running (launcher, worker, sender)',
-               jsonb_build_object('process', s.process), (s.pid IS NOT NULL)::int::float8
-        FROM s
-        UNION ALL
-        SELECT 'pgmanage_process_start_time_seconds', 'gauge',
-               'Start time of the running pgmanage process, seconds since the Unix epoch',
-               jsonb_build_object('process', s.process), extract(epoch FROM s.started_at)::float8
-        FROM s WHERE s.pid IS NOT NULL AND s.started_at IS NOT NULL
-        UNION ALL
-        SELECT 'pgmanage_process_last_error_timestamp_seconds', 'gauge',
-               'When the pgmanage process last recorded an error (pgm_status().last_error), seconds since the Unix epoch',
-               jsonb_build_object('process', s.process), extract(epoch FROM s.last_error_at)::float8
-        FROM s WHERE s.last_error_at IS NOT NULL
-        UNION ALL
-        SELECT 'pgmanage_timeout_policies_loaded', 'gauge',
-               'Enabled timeout policies the launcher enforces',
-               '{}'::jsonb, s.policies_loaded::float8
-        FROM s WHERE s.process = 'launcher'
-        UNION ALL
-        SELECT 'pgmanage_timeout_policies_skipped', 'gauge',
-               'Enabled timeout policies not enforced (a role or database that does not exist, over the cap)',
-               '{}'::jsonb, s.policies_skipped::float8
-        FROM s WHERE s.process = 'launcher'
-        UNION ALL
-        SELECT 'pgmanage_timeout_signals_failed_total', 'counter',
-               'Cancels and terminates whose signal failed (the backend had exited), since server start',
-               '{}'::jsonb, s.signals_failed::float8
-        FROM s WHERE s.process = 'launcher'
-        UNION ALL
-        SELECT 'pgmanage_kill_log_written_total', 'counter',
-               'Kill records written to pgm_kill_log since server start',
-               '{}'::jsonb, s.kill_log_written::float8
-        FROM s WHERE s.process = 'worker'
-        UNION ALL
-        SELECT 'pgmanage_kill_log_pending', 'gauge',
-               'Kill records waiting in shared memory to be written to pgm_kill_log',
-               '{}'::jsonb, s.kill_log_pending::float8
-        FROM s WHERE s.process = 'worker'
-        UNION ALL
-        SELECT 'pgmanage_kill_log_dropped_total', 'counter',
-               'Kill records dropped before they were written (the queue of 256 was full), since server start',
-               '{}'::jsonb, s.kill_log_dropped::float8
-        FROM s WHERE s.process = 'worker';
+        RETURN QUERY SELECT * FROM (
+            WITH s AS (SELECT * FROM pgmanage.pgm_status())
+            SELECT 'pgmanage_process_up', 'gauge',
+                   '1 when the pgmanage process is running (launcher, worker, sender)',
+                   jsonb_build_object('process', s.process), (s.pid IS NOT NULL)::int::float8
+            FROM s
+            UNION ALL
+            SELECT 'pgmanage_process_start_time_seconds', 'gauge',
+                   'Start time of the running pgmanage process, seconds since the Unix epoch',
+                   jsonb_build_object('process', s.process), extract(epoch FROM s.started_at)::float8
+            FROM s WHERE s.pid IS NOT NULL AND s.started_at IS NOT NULL
+            UNION ALL
+            SELECT 'pgmanage_process_last_error_timestamp_seconds', 'gauge',
+                   'When the pgmanage process last recorded an error (pgm_status().last_error), seconds since the Unix epoch',
+                   jsonb_build_object('process', s.process), extract(epoch FROM s.last_error_at)::float8
+            FROM s WHERE s.last_error_at IS NOT NULL
+            UNION ALL
+            SELECT 'pgmanage_timeout_policies_loaded', 'gauge',
+                   'Enabled timeout policies the launcher enforces',
+                   '{}'::jsonb, s.policies_loaded::float8
+            FROM s WHERE s.process = 'launcher'
+            UNION ALL
+            SELECT 'pgmanage_timeout_policies_skipped', 'gauge',
+                   'Enabled timeout policies not enforced (a role or database that does not exist, over the cap)',
+                   '{}'::jsonb, s.policies_skipped::float8
+            FROM s WHERE s.process = 'launcher'
+            UNION ALL
+            SELECT 'pgmanage_timeout_signals_failed_total', 'counter',
+                   'Cancels and terminates whose signal failed (the backend had exited), since server start',
+                   '{}'::jsonb, s.signals_failed::float8
+            FROM s WHERE s.process = 'launcher'
+            UNION ALL
+            SELECT 'pgmanage_kill_log_written_total', 'counter',
+                   'Kill records written to pgm_kill_log since server start',
+                   '{}'::jsonb, s.kill_log_written::float8
+            FROM s WHERE s.process = 'worker'
+            UNION ALL
+            SELECT 'pgmanage_kill_log_pending', 'gauge',
+                   'Kill records waiting in shared memory to be written to pgm_kill_log',
+                   '{}'::jsonb, s.kill_log_pending::float8
+            FROM s WHERE s.process = 'worker'
+            UNION ALL
+            SELECT 'pgmanage_kill_log_dropped_total', 'counter',
+                   'Kill records dropped before they were written (the queue of 256 was full), since server start',
+                   '{}'::jsonb, s.kill_log_dropped::float8
+            FROM s WHERE s.process = 'worker'
+        ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
 
-        RETURN QUERY
-        SELECT 'pgmanage_timeout_actions_total', 'counter',
-               'Statements cancelled and sessions terminated, by the limit that fired (or pgm_kill_long) and the action, since server start',
-               jsonb_build_object('limit', a.limit_kind, 'action', a.action), a.signals::float8
-        FROM pgmanage.pgm_timeout_actions() a;
+        RETURN QUERY SELECT * FROM (
+            SELECT 'pgmanage_timeout_actions_total', 'counter',
+                   'Statements cancelled and sessions terminated, by the limit that fired (or pgm_kill_long) and the action, since server start',
+                   jsonb_build_object('limit', a.limit_kind, 'action', a.action), a.signals::float8
+            FROM pgmanage.pgm_timeout_actions() a
+        ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
 
-        RETURN QUERY
-        WITH c AS (SELECT * FROM pgmanage.pgm_slow_query_stats())
-        SELECT 'pgmanage_slow_statements_captured_total', 'counter',
-               'Slow statements put in the capture ring, since server start',
-               '{}'::jsonb, c.captured::float8 FROM c
-        UNION ALL
-        SELECT 'pgmanage_slow_statements_written_total', 'counter',
-               'Slow statements written to pgm_slow_queries, since server start',
-               '{}'::jsonb, c.written::float8 FROM c
-        UNION ALL
-        SELECT 'pgmanage_slow_statements_dropped_total', 'counter',
-               'Slow statements overwritten in the ring before they were written (the ring was full), since server start',
-               '{}'::jsonb, c.dropped::float8 FROM c
-        UNION ALL
-        SELECT 'pgmanage_slow_statement_ring_entries', 'gauge',
-               'Slow statements in the capture ring waiting to be written',
-               '{}'::jsonb, c.pending::float8 FROM c
-        UNION ALL
-        SELECT 'pgmanage_slow_statement_ring_slots', 'gauge',
-               'Entries the capture ring holds (pgmanage.capture_buffer_size)',
-               '{}'::jsonb, c.buffer_slots::float8 FROM c
-        UNION ALL
-        SELECT 'pgmanage_slow_statement_ring_fill_ratio', 'gauge',
-               'Share of the capture ring in use, 0 to 1',
-               '{}'::jsonb, (c.pending::float8 / greatest(c.buffer_slots, 1)) FROM c;
+        RETURN QUERY SELECT * FROM (
+            WITH c AS (SELECT * FROM pgmanage.pgm_slow_query_stats())
+            SELECT 'pgmanage_slow_statements_captured_total', 'counter',
+                   'Slow statements put in the capture ring, since server start',
+                   '{}'::jsonb, c.captured::float8 FROM c
+            UNION ALL
+            SELECT 'pgmanage_slow_statements_written_total', 'counter',
+                   'Slow statements written to pgm_slow_queries, since server start',
+                   '{}'::jsonb, c.written::float8 FROM c
+            UNION ALL
+            SELECT 'pgmanage_slow_statements_dropped_total', 'counter',
+                   'Slow statements overwritten in the ring before they were written (the ring was full), since server start',
+                   '{}'::jsonb, c.dropped::float8 FROM c
+            UNION ALL
+            SELECT 'pgmanage_slow_statement_ring_entries', 'gauge',
+                   'Slow statements in the capture ring waiting to be written',
+                   '{}'::jsonb, c.pending::float8 FROM c
+            UNION ALL
+            SELECT 'pgmanage_slow_statement_ring_slots', 'gauge',
+                   'Entries the capture ring holds (pgmanage.capture_buffer_size)',
+                   '{}'::jsonb, c.buffer_slots::float8 FROM c
+            UNION ALL
+            SELECT 'pgmanage_slow_statement_ring_fill_ratio', 'gauge',
+                   'Share of the capture ring in use, 0 to 1',
+                   '{}'::jsonb, (c.pending::float8 / greatest(c.buffer_slots, 1)) FROM c
+        ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
     END IF;
 
     -- ---- pg_stat_statements history (the snapshots table, never pg_stat_statements itself)
-    RETURN QUERY
-    SELECT 'pgmanage_pgss_snapshots_total', 'counter',
-           'pg_stat_statements snapshots started since CREATE EXTENSION (the id sequence of pgm_pgss_snapshot)',
-           '{}'::jsonb,
-           coalesce(pg_sequence_last_value('pgmanage.pgm_pgss_snapshot_id_seq'::regclass), 0)::float8
-    UNION ALL
-    SELECT 'pgmanage_pgss_last_snapshot_age_seconds', 'gauge',
-           'Seconds since the latest pg_stat_statements snapshot (absent before the first)',
-           '{}'::jsonb, extract(epoch FROM clock_timestamp() - s.taken_at)::float8
-    FROM (SELECT p.taken_at FROM pgmanage.pgm_pgss_snapshot p ORDER BY p.id DESC LIMIT 1) s;
+    RETURN QUERY SELECT * FROM (
+        SELECT 'pgmanage_pgss_snapshots_total', 'counter',
+               'pg_stat_statements snapshots started since CREATE EXTENSION (the id sequence of pgm_pgss_snapshot)',
+               '{}'::jsonb,
+               coalesce(pg_sequence_last_value('pgmanage.pgm_pgss_snapshot_id_seq'::regclass), 0)::float8
+        UNION ALL
+        SELECT 'pgmanage_pgss_last_snapshot_age_seconds', 'gauge',
+               'Seconds since the latest pg_stat_statements snapshot (absent before the first)',
+               '{}'::jsonb, extract(epoch FROM clock_timestamp() - s.taken_at)::float8
+        FROM (SELECT p.taken_at FROM pgmanage.pgm_pgss_snapshot p ORDER BY p.id DESC LIMIT 1) s
+    ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
 
-    -- ---- jobs (pgm_job_run keeps runs for pgmanage.job_run_retention)
-    RETURN QUERY
-    WITH runs AS (
-        SELECT r.kind, r.status, count(*) AS n
-        FROM pgmanage.pgm_job_run r GROUP BY r.kind, r.status
-    ), combos AS (
-        SELECT k.kind, st.status
-        FROM (SELECT unnest(ARRAY['vacuum', 'backup']) UNION SELECT j.kind FROM pgmanage.pgm_job j
-              UNION SELECT runs.kind FROM runs) AS k(kind)
-        CROSS JOIN unnest(ARRAY['queued', 'running', 'succeeded', 'failed', 'skipped', 'cancelled']) AS st(status)
-        UNION
-        SELECT runs.kind, runs.status FROM runs
-    )
-    SELECT 'pgmanage_job_runs', 'gauge',
-           'Runs in pgm_job_run (kept for pgmanage.job_run_retention) by kind and status',
-           jsonb_build_object('kind', c.kind, 'status', c.status), coalesce(runs.n, 0)::float8
-    FROM combos c LEFT JOIN runs ON runs.kind = c.kind AND runs.status = c.status
-    UNION ALL
-    SELECT 'pgmanage_job_runs_created_total', 'counter',
-           'Job runs created since CREATE EXTENSION, every kind (the id sequence of pgm_job_run)',
-           '{}'::jsonb,
-           coalesce(pg_sequence_last_value('pgmanage.pgm_job_run_id_seq'::regclass), 0)::float8
-    UNION ALL
-    SELECT 'pgmanage_job_last_success_timestamp_seconds', 'gauge',
-           'When the scheduled job''s latest successful run finished, seconds since the Unix epoch (absent: none kept)',
-           jsonb_build_object('job', j.name, 'kind', j.kind), extract(epoch FROM l.finished)::float8
-    FROM pgmanage.pgm_job j
-    CROSS JOIN LATERAL (SELECT r.finished FROM pgmanage.pgm_job_run r
-                        WHERE r.job = j.name AND r.status = 'succeeded'
-                        ORDER BY r.id DESC LIMIT 1) l
-    WHERE l.finished IS NOT NULL;
+    IF names IS NULL OR EXISTS (SELECT 1 FROM unnest(names) n WHERE starts_with(n, 'pgmanage_job') OR starts_with(n, 'pgmanage_vacuum')) THEN
+        -- ---- jobs (pgm_job_run keeps runs for pgmanage.job_run_retention): one scan
+        RETURN QUERY SELECT * FROM (
+            WITH g AS (
+                SELECT r.kind, r.status, r.job, count(*) AS n, max(r.finished) AS last_finished,
+                       sum(greatest(r.bytes_before - r.bytes_after, 0)) AS reclaimed,
+                       sum(r.tables_vacuumed) AS vacuumed, sum(r.tables_analyzed) AS analyzed,
+                       sum(r.tables_skipped) AS skipped, sum(r.tables_failed) AS failed
+                FROM pgmanage.pgm_job_run r GROUP BY r.kind, r.status, r.job
+            ), runs AS (
+                SELECT g.kind, g.status, sum(g.n) AS n FROM g GROUP BY g.kind, g.status
+            ), combos AS (
+                SELECT k.kind, st.status
+                FROM (SELECT unnest(ARRAY['vacuum', 'backup']) UNION SELECT j.kind FROM pgmanage.pgm_job j
+                      UNION SELECT runs.kind FROM runs) AS k(kind)
+                CROSS JOIN unnest(ARRAY['queued', 'running', 'succeeded', 'failed', 'skipped', 'cancelled']) AS st(status)
+                UNION
+                SELECT runs.kind, runs.status FROM runs
+            ), v AS (
+                SELECT coalesce(sum(g.reclaimed), 0) AS reclaimed, coalesce(sum(g.vacuumed), 0) AS vacuumed,
+                       coalesce(sum(g.analyzed), 0) AS analyzed, coalesce(sum(g.skipped), 0) AS skipped,
+                       coalesce(sum(g.failed), 0) AS failed
+                FROM g WHERE g.kind = 'vacuum' AND g.status IN ('succeeded', 'failed', 'cancelled')
+            )
+            SELECT 'pgmanage_job_runs', 'gauge',
+                   'Runs in pgm_job_run (kept for pgmanage.job_run_retention) by kind and status',
+                   jsonb_build_object('kind', c.kind, 'status', c.status), coalesce(runs.n, 0)::float8
+            FROM combos c LEFT JOIN runs ON runs.kind = c.kind AND runs.status = c.status
+            UNION ALL
+            SELECT 'pgmanage_job_runs_created_total', 'counter',
+                   'Job runs created since CREATE EXTENSION, every kind (the id sequence of pgm_job_run)',
+                   '{}'::jsonb,
+                   coalesce(pg_sequence_last_value('pgmanage.pgm_job_run_id_seq'::regclass), 0)::float8
+            UNION ALL
+            SELECT 'pgmanage_job_last_success_timestamp_seconds', 'gauge',
+                   'When the scheduled job''s latest successful run finished, seconds since the Unix epoch (absent: none kept)',
+                   jsonb_build_object('job', j.name, 'kind', j.kind), extract(epoch FROM l.finished)::float8
+            FROM pgmanage.pgm_job j
+            JOIN (SELECT g.job, max(g.last_finished) AS finished FROM g
+                  WHERE g.status = 'succeeded' AND g.job IS NOT NULL GROUP BY g.job) l ON l.job = j.name
+            WHERE l.finished IS NOT NULL
+            UNION ALL
+            SELECT 'pgmanage_vacuum_reclaimed_bytes', 'gauge',
+                   'Bytes VACUUM runs kept in pgm_job_run freed (bytes_before - bytes_after per finished run, at least 0)',
+                   '{}'::jsonb, v.reclaimed::float8 FROM v
+            UNION ALL
+            SELECT 'pgmanage_vacuum_tables', 'gauge',
+                   'Tables of the finished VACUUM runs kept in pgm_job_run, by outcome',
+                   jsonb_build_object('outcome', o.outcome), o.n::float8
+            FROM v CROSS JOIN LATERAL (VALUES ('vacuumed', v.vacuumed), ('analyzed', v.analyzed),
+                                              ('skipped', v.skipped), ('failed', v.failed)) AS o(outcome, n)
+        ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
+    END IF;
 
-    RETURN QUERY
-    WITH v AS (
-        SELECT coalesce(sum(greatest(r.bytes_before - r.bytes_after, 0)), 0) AS reclaimed,
-               coalesce(sum(r.tables_vacuumed), 0) AS vacuumed,
-               coalesce(sum(r.tables_analyzed), 0) AS analyzed,
-               coalesce(sum(r.tables_skipped), 0) AS skipped,
-               coalesce(sum(r.tables_failed), 0) AS failed
-        FROM pgmanage.pgm_job_run r
-        WHERE r.kind = 'vacuum' AND r.status IN ('succeeded', 'failed', 'cancelled')
-    )
-    SELECT 'pgmanage_vacuum_reclaimed_bytes', 'gauge',
-           'Bytes VACUUM runs kept in pgm_job_run freed (bytes_before - bytes_after per finished run, at least 0)',
-           '{}'::jsonb, v.reclaimed::float8 FROM v
-    UNION ALL
-    SELECT 'pgmanage_vacuum_tables', 'gauge',
-           'Tables of the finished VACUUM runs kept in pgm_job_run, by outcome',
-           jsonb_build_object('outcome', o.outcome), o.n::float8
-    FROM v CROSS JOIN LATERAL (VALUES ('vacuumed', v.vacuumed), ('analyzed', v.analyzed),
-                                      ('skipped', v.skipped), ('failed', v.failed)) AS o(outcome, n);
-
-    -- ---- webhooks (pgm_delivery keeps deliveries for pgmanage.webhook_retention)
-    RETURN QUERY
-    WITH d AS (
-        SELECT d.endpoint,
-               count(*) FILTER (WHERE d.status = 'pending') AS pending,
-               count(*) FILTER (WHERE d.status = 'delivered') AS delivered,
-               count(*) FILTER (WHERE d.status = 'dead') AS dead,
-               min(e.created_at) FILTER (WHERE d.status = 'pending') AS oldest_pending,
-               avg(extract(epoch FROM d.delivered_at - e.created_at))
-                   FILTER (WHERE d.status = 'delivered' AND d.delivered_at > now() - interval '5 minutes') AS latency_avg,
-               max(extract(epoch FROM d.delivered_at - e.created_at))
-                   FILTER (WHERE d.status = 'delivered' AND d.delivered_at > now() - interval '5 minutes') AS latency_max
-        FROM pgmanage.pgm_delivery d JOIN pgmanage.pgm_event e ON e.id = d.event_id
-        GROUP BY d.endpoint
-    ), ep AS (
-        SELECT ep.name, ep.enabled, d.pending, d.delivered, d.dead, d.oldest_pending,
-               d.latency_avg, d.latency_max
-        FROM pgmanage.pgm_endpoint ep LEFT JOIN d ON d.endpoint = ep.name
-    )
-    SELECT 'pgmanage_webhook_events_total', 'counter',
-           'Events put in the outbox since CREATE EXTENSION (the id sequence of pgm_event)',
-           '{}'::jsonb,
-           coalesce(pg_sequence_last_value('pgmanage.pgm_event_id_seq'::regclass), 0)::float8
-    UNION ALL
-    SELECT 'pgmanage_webhook_endpoint_enabled', 'gauge',
-           '1 when the webhook endpoint is enabled',
-           jsonb_build_object('endpoint', ep.name), ep.enabled::int::float8
-    FROM ep
-    UNION ALL
-    SELECT 'pgmanage_webhook_deliveries', 'gauge',
-           'Deliveries in pgm_delivery by endpoint and status (delivered and dead ones are kept for pgmanage.webhook_retention)',
-           jsonb_build_object('endpoint', ep.name, 'status', st.status), coalesce(st.n, 0)::float8
-    FROM ep CROSS JOIN LATERAL (VALUES ('pending', ep.pending), ('delivered', ep.delivered),
-                                       ('dead', ep.dead)) AS st(status, n)
-    UNION ALL
-    SELECT 'pgmanage_webhook_oldest_pending_age_seconds', 'gauge',
-           'Age of the oldest event still pending for the endpoint, 0 when none is',
-           jsonb_build_object('endpoint', ep.name),
-           coalesce(extract(epoch FROM clock_timestamp() - ep.oldest_pending), 0)::float8
-    FROM ep
-    UNION ALL
-    SELECT 'pgmanage_webhook_delivery_latency_seconds', 'gauge',
-           'Mean time from enqueue to delivery of the deliveries of the last 5 minutes (absent when none)',
-           jsonb_build_object('endpoint', ep.name), ep.latency_avg::float8
-    FROM ep WHERE ep.latency_avg IS NOT NULL
-    UNION ALL
-    SELECT 'pgmanage_webhook_delivery_latency_max_seconds', 'gauge',
-           'Longest time from enqueue to delivery among the deliveries of the last 5 minutes (absent when none)',
-           jsonb_build_object('endpoint', ep.name), ep.latency_max::float8
-    FROM ep WHERE ep.latency_max IS NOT NULL;
+    IF names IS NULL OR EXISTS (SELECT 1 FROM unnest(names) n WHERE starts_with(n, 'pgmanage_webhook')) THEN
+        -- ---- webhooks (pgm_delivery keeps deliveries for pgmanage.webhook_retention):
+        -- counts from pgm_delivery alone; event times only for the pending
+        -- deliveries and those of the last 5 minutes
+        RETURN QUERY SELECT * FROM (
+            WITH counts AS (
+                SELECT d.endpoint,
+                       count(*) FILTER (WHERE d.status = 'pending') AS pending,
+                       count(*) FILTER (WHERE d.status = 'delivered') AS delivered,
+                       count(*) FILTER (WHERE d.status = 'dead') AS dead
+                FROM pgmanage.pgm_delivery d GROUP BY d.endpoint
+            ), pend AS (
+                SELECT d.endpoint, min(e.created_at) AS oldest_pending
+                FROM pgmanage.pgm_delivery d JOIN pgmanage.pgm_event e ON e.id = d.event_id
+                WHERE d.status = 'pending' GROUP BY d.endpoint
+            ), recent AS (
+                SELECT d.endpoint,
+                       avg(extract(epoch FROM d.delivered_at - e.created_at)) AS latency_avg,
+                       max(extract(epoch FROM d.delivered_at - e.created_at)) AS latency_max
+                FROM pgmanage.pgm_delivery d JOIN pgmanage.pgm_event e ON e.id = d.event_id
+                WHERE d.status = 'delivered' AND d.delivered_at > now() - interval '5 minutes'
+                GROUP BY d.endpoint
+            ), ep AS (
+                SELECT ep.name, ep.enabled, counts.pending, counts.delivered, counts.dead,
+                       pend.oldest_pending, recent.latency_avg, recent.latency_max
+                FROM pgmanage.pgm_endpoint ep
+                LEFT JOIN counts ON counts.endpoint = ep.name
+                LEFT JOIN pend ON pend.endpoint = ep.name
+                LEFT JOIN recent ON recent.endpoint = ep.name
+            )
+            SELECT 'pgmanage_webhook_events_total', 'counter',
+                   'Events put in the outbox since CREATE EXTENSION (the id sequence of pgm_event)',
+                   '{}'::jsonb,
+                   coalesce(pg_sequence_last_value('pgmanage.pgm_event_id_seq'::regclass), 0)::float8
+            UNION ALL
+            SELECT 'pgmanage_webhook_endpoint_enabled', 'gauge',
+                   '1 when the webhook endpoint is enabled',
+                   jsonb_build_object('endpoint', ep.name), ep.enabled::int::float8
+            FROM ep
+            UNION ALL
+            SELECT 'pgmanage_webhook_deliveries', 'gauge',
+                   'Deliveries in pgm_delivery by endpoint and status (delivered and dead ones are kept for pgmanage.webhook_retention)',
+                   jsonb_build_object('endpoint', ep.name, 'status', st.status), coalesce(st.n, 0)::float8
+            FROM ep CROSS JOIN LATERAL (VALUES ('pending', ep.pending), ('delivered', ep.delivered),
+                                               ('dead', ep.dead)) AS st(status, n)
+            UNION ALL
+            SELECT 'pgmanage_webhook_oldest_pending_age_seconds', 'gauge',
+                   'Age of the oldest event still pending for the endpoint, 0 when none is',
+                   jsonb_build_object('endpoint', ep.name),
+                   coalesce(extract(epoch FROM clock_timestamp() - ep.oldest_pending), 0)::float8
+            FROM ep
+            UNION ALL
+            SELECT 'pgmanage_webhook_delivery_latency_seconds', 'gauge',
+                   'Mean time from enqueue to delivery of the deliveries of the last 5 minutes (absent when none)',
+                   jsonb_build_object('endpoint', ep.name), ep.latency_avg::float8
+            FROM ep WHERE ep.latency_avg IS NOT NULL
+            UNION ALL
+            SELECT 'pgmanage_webhook_delivery_latency_max_seconds', 'gauge',
+                   'Longest time from enqueue to delivery among the deliveries of the last 5 minutes (absent when none)',
+                   jsonb_build_object('endpoint', ep.name), ep.latency_max::float8
+            FROM ep WHERE ep.latency_max IS NOT NULL
+        ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
+    END IF;
 
     -- ---- endpoint circuit state: not built yet (another change adds the
     -- circuit breaker).  Add one RETURN QUERY here, e.g.
     --   pgmanage_webhook_circuit_open{endpoint} gauge (1 open, 0 closed)
 
-    -- ---- disk (statvfs of the data directory, pg_wal, temporary files, tablespaces)
-    RETURN QUERY
-    WITH u AS (SELECT * FROM pgmanage.pgm_disk_usage())
-    SELECT 'pgmanage_disk_used_ratio', 'gauge',
-           'Used share of the filesystem holding the area, 0 to 1, as df computes it',
-           jsonb_build_object('area', u.area), (u.fs_used_pct / 100)::float8
-    FROM u WHERE u.fs_used_pct IS NOT NULL
-    UNION ALL
-    SELECT 'pgmanage_disk_size_bytes', 'gauge',
-           'Size of the filesystem holding the area',
-           jsonb_build_object('area', u.area), u.fs_total_bytes::float8
-    FROM u WHERE u.fs_total_bytes IS NOT NULL
-    UNION ALL
-    SELECT 'pgmanage_disk_available_bytes', 'gauge',
-           'Bytes available to unprivileged users on the filesystem holding the area',
-           jsonb_build_object('area', u.area), u.fs_available_bytes::float8
-    FROM u WHERE u.fs_available_bytes IS NOT NULL
-    UNION ALL
-    SELECT 'pgmanage_disk_area_bytes', 'gauge',
-           'Bytes the area itself takes (pg_wal: WAL files; temp_files: temporary files)',
-           jsonb_build_object('area', u.area), u.area_bytes::float8
-    FROM u WHERE u.area_bytes IS NOT NULL;
+    IF names IS NULL OR EXISTS (SELECT 1 FROM unnest(names) n WHERE starts_with(n, 'pgmanage_disk')) THEN
+        -- ---- disk (statvfs of the data directory, pg_wal, temporary files, tablespaces)
+        RETURN QUERY SELECT * FROM (
+            WITH u AS (SELECT * FROM pgmanage.pgm_disk_usage())
+            SELECT 'pgmanage_disk_used_ratio', 'gauge',
+                   'Used share of the filesystem holding the area, 0 to 1, as df computes it',
+                   jsonb_build_object('area', u.area), (u.fs_used_pct / 100)::float8
+            FROM u WHERE u.fs_used_pct IS NOT NULL
+            UNION ALL
+            SELECT 'pgmanage_disk_size_bytes', 'gauge',
+                   'Size of the filesystem holding the area',
+                   jsonb_build_object('area', u.area), u.fs_total_bytes::float8
+            FROM u WHERE u.fs_total_bytes IS NOT NULL
+            UNION ALL
+            SELECT 'pgmanage_disk_available_bytes', 'gauge',
+                   'Bytes available to unprivileged users on the filesystem holding the area',
+                   jsonb_build_object('area', u.area), u.fs_available_bytes::float8
+            FROM u WHERE u.fs_available_bytes IS NOT NULL
+            UNION ALL
+            SELECT 'pgmanage_disk_area_bytes', 'gauge',
+                   'Bytes the area itself takes (pg_wal: WAL files; temp_files: temporary files)',
+                   jsonb_build_object('area', u.area), u.area_bytes::float8
+            FROM u WHERE u.area_bytes IS NOT NULL
+        ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
+    END IF;
 
     -- ---- health checks: not built yet (another change adds them).  Add
     -- one RETURN QUERY here, e.g. pgmanage_health_check_value{check} and
@@ -342,8 +369,8 @@ COMMENT ON FUNCTION pgmanage.pgm_timeout_actions() IS 'pgmanage: signals sent by
 -- Privileges: for pg_monitor (and pg_read_all_stats, which pgm_status
 -- needs anyway); nothing for PUBLIC.
 REVOKE ALL ON FUNCTION pgmanage.pgm_timeout_actions() FROM PUBLIC;
-REVOKE ALL ON FUNCTION pgmanage.pgm_metrics() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgmanage.pgm_metrics(text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgmanage.pgm_metrics_text() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgmanage.pgm_timeout_actions() TO pg_read_all_stats;
-GRANT EXECUTE ON FUNCTION pgmanage.pgm_metrics() TO pg_monitor, pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION pgmanage.pgm_metrics(text[]) TO pg_monitor, pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pgmanage.pgm_metrics_text() TO pg_monitor, pg_read_all_stats;
