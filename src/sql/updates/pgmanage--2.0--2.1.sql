@@ -159,8 +159,19 @@ BEGIN
         ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
     END IF;
 
-    -- ---- pg_stat_statements history (the snapshots table, never pg_stat_statements itself)
+    -- ---- pg_stat_statements history (the snapshots table, never pg_stat_statements
+    -- itself), and the counters that are id sequences
     RETURN QUERY SELECT * FROM (
+        SELECT 'pgmanage_job_runs_created_total', 'counter',
+               'Job runs created since CREATE EXTENSION, every kind (the id sequence of pgm_job_run)',
+               '{}'::jsonb,
+               coalesce(pg_sequence_last_value('pgmanage.pgm_job_run_id_seq'::regclass), 0)::float8
+        UNION ALL
+        SELECT 'pgmanage_webhook_events_total', 'counter',
+               'Events put in the outbox since CREATE EXTENSION (the id sequence of pgm_event)',
+               '{}'::jsonb,
+               coalesce(pg_sequence_last_value('pgmanage.pgm_event_id_seq'::regclass), 0)::float8
+        UNION ALL
         SELECT 'pgmanage_pgss_snapshots_total', 'counter',
                'pg_stat_statements snapshots started since CREATE EXTENSION (the id sequence of pgm_pgss_snapshot)',
                '{}'::jsonb,
@@ -172,7 +183,8 @@ BEGIN
         FROM (SELECT p.taken_at FROM pgmanage.pgm_pgss_snapshot p ORDER BY p.id DESC LIMIT 1) s
     ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
 
-    IF names IS NULL OR EXISTS (SELECT 1 FROM unnest(names) n WHERE starts_with(n, 'pgmanage_job') OR starts_with(n, 'pgmanage_vacuum')) THEN
+    IF names IS NULL OR names && ARRAY['pgmanage_job_runs', 'pgmanage_job_last_success_timestamp_seconds',
+                                       'pgmanage_vacuum_reclaimed_bytes', 'pgmanage_vacuum_tables'] THEN
         -- ---- jobs (pgm_job_run keeps runs for pgmanage.job_run_retention): one scan
         RETURN QUERY SELECT * FROM (
             WITH g AS (
@@ -201,11 +213,6 @@ BEGIN
                    jsonb_build_object('kind', c.kind, 'status', c.status), coalesce(runs.n, 0)::float8
             FROM combos c LEFT JOIN runs ON runs.kind = c.kind AND runs.status = c.status
             UNION ALL
-            SELECT 'pgmanage_job_runs_created_total', 'counter',
-                   'Job runs created since CREATE EXTENSION, every kind (the id sequence of pgm_job_run)',
-                   '{}'::jsonb,
-                   coalesce(pg_sequence_last_value('pgmanage.pgm_job_run_id_seq'::regclass), 0)::float8
-            UNION ALL
             SELECT 'pgmanage_job_last_success_timestamp_seconds', 'gauge',
                    'When the scheduled job''s latest successful run finished, seconds since the Unix epoch (absent: none kept)',
                    jsonb_build_object('job', j.name, 'kind', j.kind), extract(epoch FROM l.finished)::float8
@@ -226,7 +233,10 @@ BEGIN
         ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
     END IF;
 
-    IF names IS NULL OR EXISTS (SELECT 1 FROM unnest(names) n WHERE starts_with(n, 'pgmanage_webhook')) THEN
+    IF names IS NULL OR names && ARRAY['pgmanage_webhook_endpoint_enabled', 'pgmanage_webhook_deliveries',
+                                       'pgmanage_webhook_oldest_pending_age_seconds',
+                                       'pgmanage_webhook_delivery_latency_seconds',
+                                       'pgmanage_webhook_delivery_latency_max_seconds'] THEN
         -- ---- webhooks (pgm_delivery keeps deliveries for pgmanage.webhook_retention):
         -- counts from pgm_delivery alone; event times only for the pending
         -- deliveries and those of the last 5 minutes
@@ -256,11 +266,6 @@ BEGIN
                 LEFT JOIN pend ON pend.endpoint = ep.name
                 LEFT JOIN recent ON recent.endpoint = ep.name
             )
-            SELECT 'pgmanage_webhook_events_total', 'counter',
-                   'Events put in the outbox since CREATE EXTENSION (the id sequence of pgm_event)',
-                   '{}'::jsonb,
-                   coalesce(pg_sequence_last_value('pgmanage.pgm_event_id_seq'::regclass), 0)::float8
-            UNION ALL
             SELECT 'pgmanage_webhook_endpoint_enabled', 'gauge',
                    '1 when the webhook endpoint is enabled',
                    jsonb_build_object('endpoint', ep.name), ep.enabled::int::float8
@@ -294,7 +299,8 @@ BEGIN
     -- circuit breaker).  Add one RETURN QUERY here, e.g.
     --   pgmanage_webhook_circuit_open{endpoint} gauge (1 open, 0 closed)
 
-    IF names IS NULL OR EXISTS (SELECT 1 FROM unnest(names) n WHERE starts_with(n, 'pgmanage_disk')) THEN
+    IF names IS NULL OR names && ARRAY['pgmanage_disk_used_ratio', 'pgmanage_disk_size_bytes',
+                                       'pgmanage_disk_available_bytes', 'pgmanage_disk_area_bytes'] THEN
         -- ---- disk (statvfs of the data directory, pg_wal, temporary files, tablespaces)
         RETURN QUERY SELECT * FROM (
             WITH u AS (SELECT * FROM pgmanage.pgm_disk_usage())
