@@ -15,8 +15,11 @@
 # Each round opens a new session, calls each query once (not counted: the
 # first call in a session also compiles the plpgsql), then CALLS times,
 # timed with psql's \timing; a round's figure is the median of its calls.
-# Prints, per stage and query, the median and the range (min-max) of the
-# ROUNDS (>= 3) round figures, and the ratio to the baseline's median.
+# "exporter scrape" is the sum of the times of the queries of
+# contrib/prometheus/pgmanage-queries.yaml, run one after the other as the
+# exporter does on each scrape.  Prints, per stage and query, the median and
+# the range (min-max) of the ROUNDS (>= 3) round figures, and the ratio to
+# the baseline's median.
 #
 # Needs pgmanage installed into the system PostgreSQL 15 (make install, or
 # flock /tmp/pgmanage-test.lock sh -c 'make install && test/bench/metrics_cost.sh');
@@ -65,6 +68,28 @@ round_figures() {
     done
 }
 
+# the queries of the exporter's file (contrib/prometheus/pgmanage-queries.yaml), one statement each
+yaml=$(dirname "$0")/../../contrib/prometheus/pgmanage-queries.yaml
+exporter_sql=$bench_dir/exporter.sql
+awk '/^  query: \|$/ { q = 1; next } q && /^  master:/ { q = 0; print ";"; next } q { print }' "$yaml" > "$exporter_sql"
+chmod 644 "$exporter_sql"
+nexporter=$(grep -c '^;$' "$exporter_sql")
+
+# the round figures (ms) of one scrape through the exporter's file: the sum
+# of its queries' times, a scrape per call
+exporter_figures() {
+    local r
+    for r in $(seq "$ROUNDS"); do
+        {
+            echo '\timing on'
+            for _ in $(seq $((CALLS + 1))); do cat "$exporter_sql"; echo '\echo scrape'; done
+        } > "$bench_dir/scrapes.sql"
+        chmod 644 "$bench_dir/scrapes.sql"
+        bench_psql -f "$bench_dir/scrapes.sql" |
+            awk '/^Time:/ { t += $2 } /^scrape$/ { print t; t = 0 }' | tail -n +2 | median
+    done
+}
+
 results=()
 measure() {  # measure STAGE
     local i figs med lo hi base=
@@ -77,6 +102,12 @@ measure() {  # measure STAGE
         results+=("$(printf '%-8s %-17s %8.3f  %8.3f-%-8.3f %6.1fx' "$1" "${names[$i]}" "$med" "$lo" "$hi" \
                       "$(awk -v a="$med" -v b="$base" 'BEGIN { print a / b }')")")
     done
+    figs=$(exporter_figures)
+    med=$(printf '%s\n' "$figs" | median)
+    lo=$(printf '%s\n' "$figs" | sort -g | head -1)
+    hi=$(printf '%s\n' "$figs" | sort -g | tail -1)
+    results+=("$(printf '%-8s %-17s %8.3f  %8.3f-%-8.3f %6.1fx' "$1" "exporter scrape" "$med" "$lo" "$hi" \
+                  "$(awk -v a="$med" -v b="$base" 'BEGIN { print a / b }')")")
 }
 
 log "stage small: 100 tables"
@@ -116,7 +147,8 @@ measure history
 
 echo
 echo "pgm_metrics() and pgm_metrics_text() against SELECT count(*) FROM pg_stat_activity"
-echo "$ROUNDS rounds of $CALLS calls each (a new session per round, its first call not counted)"
+echo "$ROUNDS rounds of $CALLS calls each (a new session per round, its first call not counted);"
+echo "exporter scrape: the $nexporter queries of contrib/prometheus/pgmanage-queries.yaml, one after the other"
 bench_machine
 printf '%-8s %-17s %8s  %-17s %s\n' stage query "median" "range (ms)" "/ baseline"
 printf '%s\n' "${results[@]}"
