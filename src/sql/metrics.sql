@@ -43,6 +43,13 @@ AS $fn$
 DECLARE
     preloaded boolean := true;
 BEGIN
+    -- ---- shared memory: processes, policies, the capture ring (55000 without
+    -- preload; the call also loads the library, and so its settings)
+    BEGIN
+        PERFORM pgmanage.pgm_slow_query_stats();
+    EXCEPTION WHEN object_not_in_prerequisite_state THEN
+        preloaded := false;
+    END;
     -- ---- pgmanage itself
     RETURN QUERY SELECT * FROM (
         SELECT 'pgmanage_info', 'gauge',
@@ -55,15 +62,9 @@ BEGIN
         SELECT 'pgmanage_connected_to_state_database', 'gauge',
                '1 when these metrics are read in pgmanage.database; 0: the table-based metrics are another database''s unused copy',
                '{}'::jsonb,
-               (current_database() = current_setting('pgmanage.database', true))::int::float8
+               coalesce(current_database() = current_setting('pgmanage.database', true), false)::int::float8
     ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
 
-    -- ---- shared memory: processes, policies, the capture ring (55000 without preload)
-    BEGIN
-        PERFORM pgmanage.pgm_slow_query_stats();
-    EXCEPTION WHEN object_not_in_prerequisite_state THEN
-        preloaded := false;
-    END;
     RETURN QUERY SELECT * FROM (
         SELECT 'pgmanage_preloaded', 'gauge',
                '1 when pgmanage is loaded through shared_preload_libraries (the process, policy and capture metrics need it)',
