@@ -179,44 +179,49 @@ BEGIN
         FROM (SELECT p.taken_at FROM pgmanage.pgm_pgss_snapshot p ORDER BY p.id DESC LIMIT 1) s
     ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
 
-    IF names IS NULL OR names && ARRAY['pgmanage_job_runs', 'pgmanage_job_last_success_timestamp_seconds',
-                                       'pgmanage_vacuum_reclaimed_bytes', 'pgmanage_vacuum_tables'] THEN
-        -- ---- jobs (pgm_job_run keeps runs for pgmanage.job_run_retention): one scan
+    -- ---- jobs (pgm_job_run keeps runs for pgmanage.job_run_retention); each
+    -- aggregate only when one of its metrics is asked for
+    IF names IS NULL OR 'pgmanage_job_runs' = ANY (names) THEN
+        RETURN QUERY
+        WITH runs AS (
+            SELECT r.kind, r.status, count(*) AS n
+            FROM pgmanage.pgm_job_run r GROUP BY r.kind, r.status
+        ), combos AS (
+            SELECT k.kind, st.status
+            FROM (SELECT unnest(ARRAY['vacuum', 'backup']) UNION SELECT j.kind FROM pgmanage.pgm_job j
+                  UNION SELECT runs.kind FROM runs) AS k(kind)
+            CROSS JOIN unnest(ARRAY['queued', 'running', 'succeeded', 'failed', 'skipped', 'cancelled']) AS st(status)
+            UNION
+            SELECT runs.kind, runs.status FROM runs
+        )
+        SELECT 'pgmanage_job_runs', 'gauge',
+               'Runs in pgm_job_run (kept for pgmanage.job_run_retention) by kind and status',
+               jsonb_build_object('kind', c.kind, 'status', c.status), coalesce(runs.n, 0)::float8
+        FROM combos c LEFT JOIN runs ON runs.kind = c.kind AND runs.status = c.status;
+    END IF;
+
+    IF names IS NULL OR 'pgmanage_job_last_success_timestamp_seconds' = ANY (names) THEN
+        RETURN QUERY
+        SELECT 'pgmanage_job_last_success_timestamp_seconds', 'gauge',
+               'When the scheduled job''s latest successful run finished, seconds since the Unix epoch (absent: none kept)',
+               jsonb_build_object('job', j.name, 'kind', j.kind), extract(epoch FROM l.finished)::float8
+        FROM pgmanage.pgm_job j
+        JOIN (SELECT r.job, max(r.finished) AS finished FROM pgmanage.pgm_job_run r
+              WHERE r.status = 'succeeded' AND r.job IS NOT NULL GROUP BY r.job) l ON l.job = j.name
+        WHERE l.finished IS NOT NULL;
+    END IF;
+
+    IF names IS NULL OR names && ARRAY['pgmanage_vacuum_reclaimed_bytes', 'pgmanage_vacuum_tables'] THEN
         RETURN QUERY SELECT * FROM (
-            WITH g AS (
-                SELECT r.kind, r.status, r.job, count(*) AS n, max(r.finished) AS last_finished,
-                       sum(greatest(r.bytes_before - r.bytes_after, 0)) AS reclaimed,
-                       sum(r.tables_vacuumed) AS vacuumed, sum(r.tables_analyzed) AS analyzed,
-                       sum(r.tables_skipped) AS skipped, sum(r.tables_failed) AS failed
-                FROM pgmanage.pgm_job_run r GROUP BY r.kind, r.status, r.job
-            ), runs AS (
-                SELECT g.kind, g.status, sum(g.n) AS n FROM g GROUP BY g.kind, g.status
-            ), combos AS (
-                SELECT k.kind, st.status
-                FROM (SELECT unnest(ARRAY['vacuum', 'backup']) UNION SELECT j.kind FROM pgmanage.pgm_job j
-                      UNION SELECT runs.kind FROM runs) AS k(kind)
-                CROSS JOIN unnest(ARRAY['queued', 'running', 'succeeded', 'failed', 'skipped', 'cancelled']) AS st(status)
-                UNION
-                SELECT runs.kind, runs.status FROM runs
-            ), v AS (
-                SELECT coalesce(sum(g.reclaimed), 0) AS reclaimed, coalesce(sum(g.vacuumed), 0) AS vacuumed,
-                       coalesce(sum(g.analyzed), 0) AS analyzed, coalesce(sum(g.skipped), 0) AS skipped,
-                       coalesce(sum(g.failed), 0) AS failed
-                FROM g WHERE g.kind = 'vacuum' AND g.status IN ('succeeded', 'failed', 'cancelled')
+            WITH v AS (
+                SELECT coalesce(sum(greatest(r.bytes_before - r.bytes_after, 0)), 0) AS reclaimed,
+                       coalesce(sum(r.tables_vacuumed), 0) AS vacuumed,
+                       coalesce(sum(r.tables_analyzed), 0) AS analyzed,
+                       coalesce(sum(r.tables_skipped), 0) AS skipped,
+                       coalesce(sum(r.tables_failed), 0) AS failed
+                FROM pgmanage.pgm_job_run r
+                WHERE r.kind = 'vacuum' AND r.status IN ('succeeded', 'failed', 'cancelled')
             )
-            SELECT 'pgmanage_job_runs', 'gauge',
-                   'Runs in pgm_job_run (kept for pgmanage.job_run_retention) by kind and status',
-                   jsonb_build_object('kind', c.kind, 'status', c.status), coalesce(runs.n, 0)::float8
-            FROM combos c LEFT JOIN runs ON runs.kind = c.kind AND runs.status = c.status
-            UNION ALL
-            SELECT 'pgmanage_job_last_success_timestamp_seconds', 'gauge',
-                   'When the scheduled job''s latest successful run finished, seconds since the Unix epoch (absent: none kept)',
-                   jsonb_build_object('job', j.name, 'kind', j.kind), extract(epoch FROM l.finished)::float8
-            FROM pgmanage.pgm_job j
-            JOIN (SELECT g.job, max(g.last_finished) AS finished FROM g
-                  WHERE g.status = 'succeeded' AND g.job IS NOT NULL GROUP BY g.job) l ON l.job = j.name
-            WHERE l.finished IS NOT NULL
-            UNION ALL
             SELECT 'pgmanage_vacuum_reclaimed_bytes', 'gauge',
                    'Bytes VACUUM runs kept in pgm_job_run freed (bytes_before - bytes_after per finished run, at least 0)',
                    '{}'::jsonb, v.reclaimed::float8 FROM v
@@ -229,65 +234,62 @@ BEGIN
         ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
     END IF;
 
-    IF names IS NULL OR names && ARRAY['pgmanage_webhook_endpoint_enabled', 'pgmanage_webhook_deliveries',
-                                       'pgmanage_webhook_oldest_pending_age_seconds',
-                                       'pgmanage_webhook_delivery_latency_seconds',
+    -- ---- webhooks (pgm_delivery keeps deliveries for pgmanage.webhook_retention);
+    -- event times are read only for pending deliveries and those of the last 5 minutes
+    IF names IS NULL OR 'pgmanage_webhook_endpoint_enabled' = ANY (names) THEN
+        RETURN QUERY
+        SELECT 'pgmanage_webhook_endpoint_enabled', 'gauge',
+               '1 when the webhook endpoint is enabled',
+               jsonb_build_object('endpoint', ep.name), ep.enabled::int::float8
+        FROM pgmanage.pgm_endpoint ep;
+    END IF;
+
+    IF names IS NULL OR 'pgmanage_webhook_deliveries' = ANY (names) THEN
+        RETURN QUERY
+        WITH counts AS (
+            SELECT d.endpoint, d.status, count(*) AS n
+            FROM pgmanage.pgm_delivery d GROUP BY d.endpoint, d.status
+        )
+        SELECT 'pgmanage_webhook_deliveries', 'gauge',
+               'Deliveries in pgm_delivery by endpoint and status (delivered and dead ones are kept for pgmanage.webhook_retention)',
+               jsonb_build_object('endpoint', ep.name, 'status', st.status), coalesce(c.n, 0)::float8
+        FROM pgmanage.pgm_endpoint ep
+        CROSS JOIN unnest(ARRAY['pending', 'delivered', 'dead']) AS st(status)
+        LEFT JOIN counts c ON c.endpoint = ep.name AND c.status = st.status;
+    END IF;
+
+    IF names IS NULL OR 'pgmanage_webhook_oldest_pending_age_seconds' = ANY (names) THEN
+        RETURN QUERY
+        SELECT 'pgmanage_webhook_oldest_pending_age_seconds', 'gauge',
+               'Age of the oldest event still pending for the endpoint, 0 when none is',
+               jsonb_build_object('endpoint', ep.name),
+               coalesce(extract(epoch FROM clock_timestamp() - p.oldest), 0)::float8
+        FROM pgmanage.pgm_endpoint ep
+        LEFT JOIN (SELECT d.endpoint, min(e.created_at) AS oldest
+                   FROM pgmanage.pgm_delivery d JOIN pgmanage.pgm_event e ON e.id = d.event_id
+                   WHERE d.status = 'pending' GROUP BY d.endpoint) p ON p.endpoint = ep.name;
+    END IF;
+
+    IF names IS NULL OR names && ARRAY['pgmanage_webhook_delivery_latency_seconds',
                                        'pgmanage_webhook_delivery_latency_max_seconds'] THEN
-        -- ---- webhooks (pgm_delivery keeps deliveries for pgmanage.webhook_retention):
-        -- counts from pgm_delivery alone; event times only for the pending
-        -- deliveries and those of the last 5 minutes
         RETURN QUERY SELECT * FROM (
-            WITH counts AS (
-                SELECT d.endpoint,
-                       count(*) FILTER (WHERE d.status = 'pending') AS pending,
-                       count(*) FILTER (WHERE d.status = 'delivered') AS delivered,
-                       count(*) FILTER (WHERE d.status = 'dead') AS dead
-                FROM pgmanage.pgm_delivery d GROUP BY d.endpoint
-            ), pend AS (
-                SELECT d.endpoint, min(e.created_at) AS oldest_pending
-                FROM pgmanage.pgm_delivery d JOIN pgmanage.pgm_event e ON e.id = d.event_id
-                WHERE d.status = 'pending' GROUP BY d.endpoint
-            ), recent AS (
+            WITH recent AS (
                 SELECT d.endpoint,
                        avg(extract(epoch FROM d.delivered_at - e.created_at)) AS latency_avg,
                        max(extract(epoch FROM d.delivered_at - e.created_at)) AS latency_max
                 FROM pgmanage.pgm_delivery d JOIN pgmanage.pgm_event e ON e.id = d.event_id
                 WHERE d.status = 'delivered' AND d.delivered_at > now() - interval '5 minutes'
                 GROUP BY d.endpoint
-            ), ep AS (
-                SELECT ep.name, ep.enabled, counts.pending, counts.delivered, counts.dead,
-                       pend.oldest_pending, recent.latency_avg, recent.latency_max
-                FROM pgmanage.pgm_endpoint ep
-                LEFT JOIN counts ON counts.endpoint = ep.name
-                LEFT JOIN pend ON pend.endpoint = ep.name
-                LEFT JOIN recent ON recent.endpoint = ep.name
             )
-            SELECT 'pgmanage_webhook_endpoint_enabled', 'gauge',
-                   '1 when the webhook endpoint is enabled',
-                   jsonb_build_object('endpoint', ep.name), ep.enabled::int::float8
-            FROM ep
-            UNION ALL
-            SELECT 'pgmanage_webhook_deliveries', 'gauge',
-                   'Deliveries in pgm_delivery by endpoint and status (delivered and dead ones are kept for pgmanage.webhook_retention)',
-                   jsonb_build_object('endpoint', ep.name, 'status', st.status), coalesce(st.n, 0)::float8
-            FROM ep CROSS JOIN LATERAL (VALUES ('pending', ep.pending), ('delivered', ep.delivered),
-                                               ('dead', ep.dead)) AS st(status, n)
-            UNION ALL
-            SELECT 'pgmanage_webhook_oldest_pending_age_seconds', 'gauge',
-                   'Age of the oldest event still pending for the endpoint, 0 when none is',
-                   jsonb_build_object('endpoint', ep.name),
-                   coalesce(extract(epoch FROM clock_timestamp() - ep.oldest_pending), 0)::float8
-            FROM ep
-            UNION ALL
             SELECT 'pgmanage_webhook_delivery_latency_seconds', 'gauge',
                    'Mean time from enqueue to delivery of the deliveries of the last 5 minutes (absent when none)',
-                   jsonb_build_object('endpoint', ep.name), ep.latency_avg::float8
-            FROM ep WHERE ep.latency_avg IS NOT NULL
+                   jsonb_build_object('endpoint', r.endpoint), r.latency_avg::float8
+            FROM recent r JOIN pgmanage.pgm_endpoint ep ON ep.name = r.endpoint
             UNION ALL
             SELECT 'pgmanage_webhook_delivery_latency_max_seconds', 'gauge',
                    'Longest time from enqueue to delivery among the deliveries of the last 5 minutes (absent when none)',
-                   jsonb_build_object('endpoint', ep.name), ep.latency_max::float8
-            FROM ep WHERE ep.latency_max IS NOT NULL
+                   jsonb_build_object('endpoint', r.endpoint), r.latency_max::float8
+            FROM recent r JOIN pgmanage.pgm_endpoint ep ON ep.name = r.endpoint
         ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
     END IF;
 
