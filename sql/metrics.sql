@@ -33,7 +33,12 @@ SELECT pgm_pgss_snapshot() IS NOT NULL AS snapshot_taken;
 
 -- Every family and its type (pgmanage_process_last_error_timestamp_seconds
 -- appears only once a process recorded an error: left out here)
-SELECT metric, type, count(*) AS samples
+-- (pgmanage_timeout_actions_total: two samples per kind of limit)
+SELECT metric, type,
+       CASE WHEN metric = 'pgmanage_timeout_actions_total'
+            THEN CASE WHEN count(*) = 2 * (SELECT count(DISTINCT limit_kind) FROM pgm_timeout_actions())
+                      THEN '2 per limit' END
+            ELSE count(*)::text END AS samples
 FROM pgm_metrics()
 WHERE metric <> 'pgmanage_process_last_error_timestamp_seconds'
 GROUP BY metric, type ORDER BY metric;
@@ -125,7 +130,8 @@ SELECT l FROM regexp_split_to_table(:'t', E'\n') l WHERE l LIKE 'pgmanage_job_la
 SELECT regexp_replace(:'l', ' [0-9.e+]+$', ' <time>') AS escaped_sample;
 -- a family's lines: HELP, TYPE, samples sorted by labels (values as N)
 SELECT regexp_replace(l, '} [0-9]+$', '} N') AS l
-FROM regexp_split_to_table(:'t', E'\n') l WHERE l ~ '^(# [A-Z]+ )?pgmanage_timeout_actions_total';
+FROM regexp_split_to_table(:'t', E'\n') l WHERE l ~ '^(# [A-Z]+ )?pgmanage_timeout_actions_total'
+  AND l !~ 'limit="(idle_in|transaction|lock|block)';
 
 -- Privileges: pg_monitor's members, not PUBLIC
 CREATE ROLE pgm_metrics_watcher IN ROLE pg_monitor;
