@@ -336,8 +336,9 @@ END
 $fn$;
 
 -- The same samples in the Prometheus text exposition format (0.0.4): per
--- family one # HELP and one # TYPE line, then its samples, label values
--- escaped (\\, \", \n); NaN and infinities spelled as Prometheus does.
+-- family (sorted by name, bytewise) one # HELP and one # TYPE line, then its
+-- samples sorted by their labels, label values escaped (\\, \", \n); NaN
+-- and infinities spelled as Prometheus does.
 CREATE FUNCTION pgmanage.pgm_metrics_text()
 RETURNS text
 LANGUAGE sql VOLATILE
@@ -349,7 +350,7 @@ AS $fn$
                CASE WHEN m.labels = '{}'::jsonb THEN ''
                     ELSE '{' || (SELECT string_agg(l.key || '="'
                                      || replace(replace(replace(l.value, E'\\', E'\\\\'), '"', E'\\"'), E'\n', E'\\n')
-                                     || '"', ',' ORDER BY l.key)
+                                     || '"', ',' ORDER BY l.key COLLATE "C")
                                  FROM jsonb_each_text(m.labels) l) || '}'
                END AS label_text,
                CASE WHEN m.value = 'NaN'::float8 THEN 'NaN'
@@ -362,14 +363,14 @@ AS $fn$
     ), f AS (
         SELECT m.metric, min(m.type) AS type, min(m.help) AS help,
                string_agg(m.metric || m.label_text || ' ' || m.value_text || E'\n', ''
-                          ORDER BY m.label_text) AS samples
+                          ORDER BY m.label_text COLLATE "C") AS samples
         FROM m GROUP BY m.metric
     )
     SELECT coalesce(string_agg(
                '# HELP ' || f.metric || ' '
                || replace(replace(f.help, E'\\', E'\\\\'), E'\n', E'\\n') || E'\n'
                || '# TYPE ' || f.metric || ' ' || f.type || E'\n'
-               || f.samples, '' ORDER BY f.metric), '')
+               || f.samples, '' ORDER BY f.metric COLLATE "C"), '')
     FROM f
 $fn$;
 
