@@ -1,7 +1,9 @@
 -- pgm_metrics() and pgm_metrics_text(): Prometheus names, types, labels,
 -- the text format, values that follow what happened, privileges, locks.
-SELECT pg_get_function_result('pgmanage.pgm_metrics'::regproc) AS pgm_metrics,
-       pg_get_function_result('pgmanage.pgm_metrics_text'::regproc) AS pgm_metrics_text;
+SELECT p.oid::regprocedure AS function, pg_get_function_result(p.oid) AS result,
+       p.prosecdef AS security_definer
+FROM pg_proc p WHERE p.pronamespace = 'pgmanage'::regnamespace AND p.proname LIKE 'pgm_metrics%'
+ORDER BY 1::text;
 
 -- state for the metrics that need some: a disabled endpoint (the sender
 -- leaves it alone) with one pending and one delivered delivery, and a

@@ -24,13 +24,13 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgm_timeout_actions'
 LANGUAGE C VOLATILE;
 
--- One row per sample; names: only these metrics (NULL: all), and only the
+-- pgm_metrics(names): one row per sample; names: only these metrics (NULL: all), and only the
 -- parts that can give them are computed (the exporter's queries file asks
 -- for a few at a time).  SECURITY DEFINER: the figures are counts, ages and
 -- sizes of pgmanage's own tables (no query text, no secret, no row), so a
 -- monitoring role needs no SELECT on pgm_delivery or the sequences.
 CREATE FUNCTION pgmanage.pgm_metrics(
-    names text[] DEFAULT NULL,
+    names text[],
     OUT metric text,
     OUT type text,
     OUT help text,
@@ -330,6 +330,20 @@ BEGIN
 END
 $fn$;
 
+-- pgm_metrics(): every sample (what clients and pgm_metrics_text call).
+CREATE FUNCTION pgmanage.pgm_metrics(
+    OUT metric text,
+    OUT type text,
+    OUT help text,
+    OUT labels jsonb,
+    OUT value double precision)
+RETURNS SETOF record
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT * FROM pgmanage.pgm_metrics(NULL::text[])
+$fn$;
+
 -- The same samples in the Prometheus text exposition format (0.0.4): per
 -- family (sorted by name, bytewise) one # HELP and one # TYPE line, then its
 -- samples sorted by their labels, label values escaped (\\, \", \n); NaN
@@ -374,8 +388,10 @@ COMMENT ON FUNCTION pgmanage.pgm_timeout_actions() IS 'pgmanage: signals sent by
 -- Privileges: for pg_monitor (and pg_read_all_stats, which pgm_status
 -- needs anyway); nothing for PUBLIC.
 REVOKE ALL ON FUNCTION pgmanage.pgm_timeout_actions() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgmanage.pgm_metrics() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgmanage.pgm_metrics(text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgmanage.pgm_metrics_text() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgmanage.pgm_timeout_actions() TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION pgmanage.pgm_metrics() TO pg_monitor, pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pgmanage.pgm_metrics(text[]) TO pg_monitor, pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pgmanage.pgm_metrics_text() TO pg_monitor, pg_read_all_stats;
