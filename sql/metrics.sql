@@ -115,13 +115,18 @@ SELECT (SELECT value FROM pgm_metrics() WHERE metric = 'pgmanage_job_runs_create
 
 -- The text format: one # HELP and one # TYPE per family, then its samples
 SELECT pgm_metrics_text() AS t \gset
-SELECT (SELECT count(DISTINCT metric) FROM pgm_metrics()) AS families,
-       (SELECT count(*) FROM regexp_split_to_table(:'t', E'\n') l WHERE l LIKE '# TYPE %') AS type_lines,
-       (SELECT count(DISTINCT l) FROM regexp_split_to_table(:'t', E'\n') l WHERE l LIKE '# TYPE %') AS distinct_type_lines,
-       (SELECT count(*) FROM regexp_split_to_table(:'t', E'\n') l WHERE l LIKE '# HELP %') AS help_lines,
-       (SELECT count(*) FROM pgm_metrics()) AS samples,
-       (SELECT count(*) FROM regexp_split_to_table(:'t', E'\n') l WHERE l <> '' AND l NOT LIKE '#%') AS sample_lines,
-       right(:'t', 1) = E'\n' AS ends_with_newline;
+WITH n AS (
+    SELECT (SELECT count(DISTINCT metric) FROM pgm_metrics()) AS families,
+           (SELECT count(*) FROM regexp_split_to_table(:'t', E'\n') l WHERE l LIKE '# TYPE %') AS type_lines,
+           (SELECT count(DISTINCT l) FROM regexp_split_to_table(:'t', E'\n') l WHERE l LIKE '# TYPE %') AS distinct_type_lines,
+           (SELECT count(*) FROM regexp_split_to_table(:'t', E'\n') l WHERE l LIKE '# HELP %') AS help_lines,
+           (SELECT count(*) FROM pgm_metrics()) AS samples,
+           (SELECT count(*) FROM regexp_split_to_table(:'t', E'\n') l WHERE l <> '' AND l NOT LIKE '#%') AS sample_lines
+)
+SELECT families >= 35 AS families, type_lines = families AS one_type_line_each,
+       distinct_type_lines = families AS no_type_line_twice, help_lines = families AS one_help_line_each,
+       sample_lines = samples AS every_sample, right(:'t', 1) = E'\n' AS ends_with_newline
+FROM n;
 -- every sample line: name, optional {labels}, a float
 SELECT l FROM regexp_split_to_table(:'t', E'\n') l
 WHERE l <> '' AND l NOT LIKE '# HELP pgmanage_% %' AND l !~ '^# TYPE pgmanage_[a-z0-9_]+ (counter|gauge)$'
