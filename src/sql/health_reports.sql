@@ -143,11 +143,12 @@ AS $$
     ix AS MATERIALIZED (
         SELECT i.indexrelid, i.indrelid, i.indisunique, i.indisprimary, i.indisvalid, i.indisready,
                i.indnkeyatts, i.indnatts,
-               i.indkey::int2[] AS cols,
+               -- the vectors as arrays from 1 (array equality compares the bounds)
+               (i.indkey::int2[])[0:] AS cols,
                (i.indkey::int2[])[0:i.indnkeyatts - 1] AS keys,
-               i.indclass::oid[] AS opclasses,
-               i.indcollation::oid[] AS collations,
-               i.indoption::int2[] AS options,
+               (i.indclass::oid[])[0:] AS opclasses,
+               (i.indcollation::oid[])[0:] AS collations,
+               (i.indoption::int2[])[0:] AS options,
                pg_catalog.pg_get_expr(i.indexprs, i.indrelid) AS exprs,
                pg_catalog.pg_get_expr(i.indpred, i.indrelid) AS pred,
                ci.relam, ci.relkind, ci.relname AS iname, ct.relname AS tname, n.nspname,
@@ -162,7 +163,7 @@ AS $$
         JOIN pg_catalog.pg_class ct ON ct.oid = i.indrelid
         JOIN pg_catalog.pg_namespace n ON n.oid = ct.relnamespace
         WHERE (schema_pattern IS NULL OR n.nspname::text LIKE schema_pattern COLLATE "C")
-          AND (include_system OR (n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+          AND (coalesce(include_system, false) OR (n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
                                   AND n.nspname !~ '^pg_toast_temp_'
                                   -- an extension's own tables are the extension's business
                                   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
@@ -225,12 +226,12 @@ AS $$
         JOIN pg_catalog.pg_am am ON am.oid = a.relam AND am.amname = 'btree'
         WHERE NOT a.indisunique AND NOT a.backs_constraint AND a.exprs IS NULL
           AND a.indnkeyatts < b.indnkeyatts
-          AND a.keys = b.keys[0:a.indnkeyatts - 1]
-          AND a.opclasses[0:a.indnkeyatts - 1] = b.opclasses[0:a.indnkeyatts - 1]
-          AND a.collations[0:a.indnkeyatts - 1] = b.collations[0:a.indnkeyatts - 1]
-          AND a.options[0:a.indnkeyatts - 1] = b.options[0:a.indnkeyatts - 1]
+          AND a.keys = b.keys[1:a.indnkeyatts]
+          AND a.opclasses[1:a.indnkeyatts] = b.opclasses[1:a.indnkeyatts]
+          AND a.collations[1:a.indnkeyatts] = b.collations[1:a.indnkeyatts]
+          AND a.options[1:a.indnkeyatts] = b.options[1:a.indnkeyatts]
           AND a.pred IS NOT DISTINCT FROM b.pred
-          AND a.cols[a.indnkeyatts:] <@ b.cols
+          AND coalesce(a.cols[a.indnkeyatts + 1:], '{}') <@ b.cols
           AND 0 <> ALL (a.keys)
         ORDER BY a.indexrelid, b.indnkeyatts DESC, b.indexrelid
     ),
@@ -541,7 +542,7 @@ BEGIN
         -- pg_upgrade refuses it only from 11 and older (its storage changed
         -- in 12); information_schema types are no stable interface for data
         SELECT 'information_schema.sql_identifier'::pg_catalog.regtype, 'sql_identifier_column',
-               'information_schema.sql_identifier: pg_upgrade refused it when its storage changed (PostgreSQL 12), '
+               'pg_upgrade refused it when its storage changed in PostgreSQL 12, '
                || 'and information_schema''s types are not meant for stored data'
     ),
     types(typid, finding, why) AS (
@@ -563,7 +564,7 @@ BEGIN
             SELECT r.rngmultitypid FROM pg_catalog.pg_range r WHERE r.rngtypid = x.typid
         ) c
     )
-    SELECT DISTINCT ON (c.oid, a.attnum)
+    SELECT DISTINCT ON (c.oid, a.attnum, ty.finding)
            ty.finding,
            pg_catalog.format('%I.%I.%I', n.nspname, c.relname, a.attname),
            CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'm' THEN 'materialized view' ELSE 'index' END
@@ -610,7 +611,8 @@ BEGIN
     SELECT 'database_connections', d.datname::text,
            CASE WHEN d.datname = 'template0' THEN 'template0 allows connections: restoring the global objects fails'
                 ELSE 'the database does not allow connections, so pg_upgrade cannot carry it over' END,
-           pg_catalog.format('ALTER DATABASE %I ALLOW_CONNECTIONS %s', d.datname, d.datname <> 'template0')
+           pg_catalog.format('ALTER DATABASE %I ALLOW_CONNECTIONS %s', d.datname,
+                             CASE WHEN d.datname = 'template0' THEN 'false' ELSE 'true' END)
     FROM pg_catalog.pg_database d
     WHERE d.datconnlimit <> -2 AND (d.datallowconn = (d.datname = 'template0'))
     UNION ALL
