@@ -20,7 +20,7 @@ CREATE ROLE watcher LOGIN IN ROLE pg_monitor;
 pgm_grant_usage($node, 'app');
 
 my $cols = 'pid, blocked_by, root_blocker, depth, lock_type, lock_mode, relation_name, state,'
-  . ' role_name, database_name, application_name, query';
+  . " role_name, database_name, application_name, rtrim(query, E'; \n')";
 
 # 1. the blocked migration
 my $holder = pgm_session($node, 'holder');
@@ -58,7 +58,7 @@ is($node->safe_psql('postgres',
 	'include_blockers adds the root, depth 0, with what it is doing');
 
 # 2. what a role without pg_read_all_stats sees: its own query, not others'
-$out = $node->safe_psql('postgres', "SELECT pid, application_name, query, state FROM pgm_blocking(true) ORDER BY depth",
+$out = $node->safe_psql('postgres', "SELECT pid, application_name, rtrim(query, E'; \\n'), state FROM pgm_blocking(true) ORDER BY depth",
 	extra_params => [ '-U', 'app' ]);
 is($out,
 	"$holder_pid|holder|<insufficient privilege>|\n"

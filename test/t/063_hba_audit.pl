@@ -23,7 +23,7 @@ my $first = 1 + scalar(() = slurp_file($node->data_dir . '/pg_hba.conf') =~ /\n/
 $node->append_conf('pg_hba.conf', join("\n",
 	'host    all      all      0.0.0.0/0        trust',                # +0 high: trust, anywhere
 	'host    shop     app      10.1.0.0/16      password',             # +1 high: clear text, unencrypted
-	'hostssl shop     app      10.2.0.0/16      password',             # +2 medium
+	'hostssl shop     app      10.2.0.0/16      password',             # +2 high: an error (no SSL here)
 	'host    all      all      ::/0             md5',                  # +3 medium: md5, every address; low: all/all
 	'host    shop     app      192.168.1.0/24   scram-sha-256',        # +4 ok
 	'host    shop     app      10.3.0.0/16      ident',                # +5 high
@@ -38,7 +38,7 @@ my $out = $node->safe_psql('postgres', qq{
 is($out, join("\n",
 	'0|host|{all}|{all}|trust|high',
 	'1|host|{shop}|{app}|password|high',
-	'2|hostssl|{shop}|{app}|password|medium',
+	'2|hostssl|{shop}|{app}|password|high',
 	'3|host|{all}|{all}|md5|medium',
 	'4|host|{shop}|{app}|scram-sha-256|ok',
 	'5|host|{shop}|{app}|ident|high',
@@ -51,6 +51,8 @@ my %reason = map { split /\|/, $_, 2 } split /\n/, $node->safe_psql('postgres', 
 like($reason{0}, qr/^trust over the network: .*; open to every address \(0\.0\.0\.0\/0\); every database and every role$/,
 	'trust from anywhere: every reason, the worst first');
 like($reason{1}, qr/clear text over an unencrypted connection/, 'password over plain TCP');
+like($reason{2}, qr/^the line has an error.*SSL is disabled; password sends the password in clear text to the server/,
+	'hostssl without SSL is an error; password over TLS still sends it in clear to the server');
 like($reason{3}, qr/^md5: use scram-sha-256.*; open to every address \(::\/0\); every database and every role$/,
 	'md5 from every IPv6 address');
 is($reason{4}, '', 'a SCRAM rule for one network has no reason');
@@ -63,7 +65,8 @@ ok($node->wait_for_log(qr/pg_hba.conf was not reloaded/), 'the reload was refuse
 # the rows beside the lines
 is($node->safe_psql('postgres', "SELECT risk FROM pgm_hba_audit() WHERE type = 'setting'"), 'ok',
 	'password_encryption is scram-sha-256');
-$node->safe_psql('postgres', "SET password_encryption = 'md5'; ALTER ROLE app PASSWORD 'app secret'");
+$node->safe_psql('postgres',
+	"SET client_min_messages = error; SET password_encryption = 'md5'; ALTER ROLE app PASSWORD 'app secret'");
 is($node->safe_psql('postgres', "SELECT user_name, auth_method, risk FROM pgm_hba_audit() WHERE type = 'role'"),
 	'{app}|md5|medium', 'a role with an MD5 hash is named, the hash is not shown');
 

@@ -17,8 +17,8 @@ my $next = $major + 1;
 
 $node->safe_psql('postgres', q{
 CREATE TABLE pending (x int);
+SELECT 1 FROM pg_create_logical_replication_slot('sub_slot', 'pgoutput');  -- first: it waits for open transactions
 BEGIN; INSERT INTO pending VALUES (1); PREPARE TRANSACTION 'migration 42';
-SELECT 1 FROM pg_create_logical_replication_slot('sub_slot', 'pgoutput');
 CREATE EXTENSION pg_stat_statements VERSION '1.9';
 CREATE DATABASE other;
 });
