@@ -29,7 +29,7 @@ RESET enable_seqscan;
 SELECT pg_stat_force_next_flush();
 -- (an unused index's detail says since when: not printed, it varies)
 SELECT index_name, problem, CASE WHEN problem = 'unused' THEN left(detail, 13) ELSE detail END AS detail,
-       fix, index_bytes > 0 AS has_size, index_pretty IS NOT NULL AS pretty,
+       fix, CASE WHEN problem = 'invalid' THEN index_bytes >= 0 ELSE index_bytes > 0 END AS has_size, index_pretty IS NOT NULL AS pretty,
        stats_reset IS NOT DISTINCT FROM (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()) AS reset_shown
 FROM pgm_index_report('hr')
 ORDER BY problem, index_name;
@@ -142,9 +142,10 @@ DROP DATABASE hr_closed;
 SELECT count(*) = CASE WHEN current_setting('server_version_num')::int < 180000
                         AND current_setting('data_checksums') = 'off' THEN 1 ELSE 0 END AS checksums_as_expected
 FROM pgm_upgrade_check() WHERE finding = 'data_checksums';
--- bad arguments
+-- bad arguments (the first message names the server's version)
+\set VERBOSITY sqlstate
 SELECT * FROM pgm_upgrade_check(current_setting('server_version_num')::int / 10000);
-\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
 SELECT * FROM pgm_upgrade_check(170000);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM pgm_upgrade_check(9);

@@ -497,7 +497,7 @@ DECLARE
     tgt_name text;
 BEGIN
     IF tgt IS NOT NULL AND (tgt < 10 OR tgt > 99) THEN
-        RAISE EXCEPTION 'target_version must be a major version number such as %, not %', cur + 1, tgt
+        RAISE EXCEPTION 'target_version must be a major version number, not %', tgt
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Give the major version only: 17, not 170000 or 17.2.';
     END IF;

@@ -9,7 +9,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use PgmTest;
 
-my $node = pgm_node('blocking', preload => 0);
+my $node = pgm_node('blocking', preload => 0, conf => "max_prepared_transactions = 2\n");
 $node->safe_psql('postgres', q{
 CREATE TABLE t (id int PRIMARY KEY, v int);
 INSERT INTO t SELECT i, i FROM generate_series(1, 100) i;
@@ -142,6 +142,15 @@ pgm_result($migr);
 $migr->query_safe('ROLLBACK');
 pgm_result($holder);
 $holder->query_safe('ROLLBACK');
+
+# 6. a prepared transaction holds locks without a backend: pid 0
+$node->safe_psql('postgres', "BEGIN; LOCK TABLE a1; PREPARE TRANSACTION 'held'");
+pgm_run($migr, 'SELECT count(*) FROM a1');
+$node->poll_query_until('postgres', "SELECT count(*) = 1 FROM pgm_blocking()") or die "no wait on the prepared transaction";
+is($node->safe_psql('postgres', "SELECT pid, blocked_by, root_blocker, depth FROM pgm_blocking(true) ORDER BY depth"),
+	"0|{}|0|0\n$migr_pid|{0}|0|1", 'a prepared transaction blocks as pid 0');
+$node->safe_psql('postgres', "ROLLBACK PREPARED 'held'");
+pgm_result($migr);
 
 pgm_quit($_) for ($holder, $migr, $reader, $par);
 $node->stop;
