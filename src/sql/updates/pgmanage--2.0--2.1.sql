@@ -27,16 +27,21 @@ CREATE FUNCTION pgmanage.pgm_blocking(
     OUT application_name text,
     OUT query text)
 RETURNS SETOF record
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    -- PL/pgSQL for its plan cache: a poller's session plans this once
+    RETURN QUERY
     WITH RECURSIVE
-    -- one read of the lock table: the ungranted requests (one per waiting process)
-    lk AS MATERIALIZED (
-        SELECT l.pid, l.locktype, l.mode, l.database, l.relation, l.waitstart
+    -- one read of the lock table: the ungranted requests (one per waiting
+    -- process), and the tuple locks held (a row-lock waiter's relation)
+    locks AS MATERIALIZED (
+        SELECT l.pid, l.locktype, l.mode, l.database, l.relation, l.waitstart, l.granted
         FROM pg_catalog.pg_locks l
-        WHERE NOT l.granted AND l.pid IS NOT NULL
+        WHERE l.pid IS NOT NULL AND (NOT l.granted OR l.locktype = 'tuple')
     ),
+    lk AS (SELECT * FROM locks WHERE NOT granted),
     act AS MATERIALIZED (
         SELECT a.pid, a.leader_pid, a.state, a.usename, a.datname, a.application_name, a.query
         FROM pg_catalog.pg_stat_activity a
@@ -88,13 +93,13 @@ AS $$
         FROM waiters w JOIN wait x ON x.pid = w.pid
         LEFT JOIN best b ON b.pid = w.pid
         LEFT JOIN LATERAL (
-            SELECT t.database, t.relation FROM pg_catalog.pg_locks t
+            SELECT t.database, t.relation FROM locks t
             WHERE x.relation IS NULL AND t.pid = x.raw_pid AND t.locktype = 'tuple' AND t.granted
             LIMIT 1) tl ON true
         UNION ALL
         SELECT DISTINCT c.root, '{}'::integer[], c.root, 0, NULL::timestamptz, NULL, NULL, NULL::oid, NULL::oid
         FROM chain c
-        WHERE include_blockers
+        WHERE coalesce(include_blockers, false)
     )
     SELECT r.pid,
            r.blocked_by,
@@ -119,7 +124,8 @@ AS $$
            a.application_name,
            a.query
     FROM rows r LEFT JOIN act a ON a.pid = r.pid
-    ORDER BY r.root NULLS FIRST, r.depth NULLS FIRST, r.waitstart NULLS LAST, r.pid
+    ORDER BY r.root NULLS FIRST, r.depth NULLS FIRST, r.waitstart NULLS LAST, r.pid;
+END
 $$;
 COMMENT ON FUNCTION pgmanage.pgm_blocking(boolean) IS 'pgmanage: backends waiting on heavyweight locks, with their blockers, root blocker and depth';
 
