@@ -189,10 +189,14 @@ AS $$
     ),
     invalid AS (
         SELECT x.indexrelid, 'invalid'::text AS problem,
-               pg_catalog.format('not valid (a failed CREATE INDEX CONCURRENTLY or REINDEX CONCURRENTLY): '
-                                 'queries do not use it%s; to build it again after the drop: %s',
-                                 CASE WHEN x.indisready THEN ', writes still maintain it' ELSE '' END,
-                                 pg_catalog.pg_get_indexdef(x.indexrelid)) AS detail,
+               CASE WHEN x.relkind = 'I'
+                    THEN 'a partitioned index is not valid until every partition has an index attached '
+                         '(ALTER INDEX ... ATTACH PARTITION), or drop it: ' || pg_catalog.pg_get_indexdef(x.indexrelid)
+                    ELSE pg_catalog.format('not valid (a failed CREATE INDEX CONCURRENTLY or REINDEX CONCURRENTLY): '
+                                           'queries do not use it%s; to build it again after the drop: %s',
+                                           CASE WHEN x.indisready THEN ', writes still maintain it' ELSE '' END,
+                                           pg_catalog.pg_get_indexdef(x.indexrelid))
+               END AS detail,
                1 AS prio
         FROM ix x
         WHERE NOT x.indisvalid AND x.indexrelid NOT IN (SELECT index_relid FROM building)
