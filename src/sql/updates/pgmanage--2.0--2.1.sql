@@ -4,7 +4,7 @@
 
 -- ==== health reports: pgm_blocking, pgm_index_report, pgm_sequences, pgm_hba_audit, pgm_upgrade_check (src/sql/health_reports.sql)
 /* health reports (2.1): blocking tree, index problems, sequences, pg_hba audit, pre-upgrade check.
-   Plain SQL over the catalogs and statistics views; pgm_health() (health checks) calls them. */
+   SQL and PL/pgSQL over the catalogs and statistics views; pgm_health() (health checks) calls them. */
 
 -- The blocking tree now: one row per backend waiting on a heavyweight lock
 -- (parallel workers folded into their leader), with who blocks it, the root
