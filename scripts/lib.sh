@@ -22,6 +22,8 @@ pgm_install_deps() {
     [ "${PGM_SKIP_DEPS:-}" = 1 ] && return 0
     local pkgs=(postgresql-$PGM_PG_MAJOR postgresql-contrib postgresql-server-dev-$PGM_PG_MAJOR
                 libcurl4-openssl-dev libipc-run-perl make gcc clang openssl python3 util-linux)
+    # metrics: the scrape test (test/t/075) and the text-format parser (python3 prometheus_client)
+    pkgs+=(prometheus-postgres-exporter python3-prometheus-client)
     local missing=() p
     for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

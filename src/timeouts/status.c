@@ -1,6 +1,7 @@
 /*-------------------------------------------------------------------------
  * timeouts/status.c
- *		pgm_status(): what pgmanage's background processes are doing.
+ *		pgm_status(): what pgmanage's background processes are doing;
+ *		pgm_timeout_actions(): the signals sent, per kind of limit.
  *
  * One row for the launcher (timeout enforcement), one for the worker
  * (tables) and one for the sender (webhooks), read from shared memory; a
@@ -120,5 +121,52 @@ pgm_status(PG_FUNCTION_ARGS)
 	counter_nulls[3] = counter_nulls[4] = counter_nulls[5] = true;
 	status_emit(rsinfo, "sender", &sender, sender.database[0] ? sender.database : pgm_database,
 				counters, counter_nulls, npolicies, nskipped, false, false, false);
+	return (Datum) 0;
+}
+
+/*
+ * pgm_timeout_actions(): the signals sent since server start, per kind of
+ * limit (its pgm_kill_log.limit_kind name) and action; every pair, zeros
+ * included, so a monitoring system sees each series from the start.  The
+ * kinds are listed by name: slots whose kind pgm_limit_kind_name() does
+ * not know repeat a name already listed and are left out.
+ */
+PG_FUNCTION_INFO_V1(pgm_timeout_actions);
+
+Datum
+pgm_timeout_actions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const char *listed[PGM_LIMIT_KIND_SLOTS];
+	int			nlisted = 0;
+	int			k;
+
+	pgm_shmem_require();
+	InitMaterializedSRF(fcinfo, 0);
+
+	for (k = 0; k < PGM_LIMIT_KIND_SLOTS; k++)
+	{
+		const char *name = pgm_limit_kind_name((PgmLimitKind) k);
+		bool		seen = false;
+		int			i;
+		int			a;
+
+		for (i = 0; i < nlisted; i++)
+			if (strcmp(listed[i], name) == 0)
+				seen = true;
+		if (seen)
+			continue;
+		listed[nlisted++] = name;
+		for (a = 0; a < 2; a++)
+		{
+			Datum		values[3];
+			bool		nulls[3] = {false, false, false};
+
+			values[0] = CStringGetTextDatum(name);
+			values[1] = CStringGetTextDatum(a ? "terminate" : "cancel");
+			values[2] = Int64GetDatum((int64) pg_atomic_read_u64(&pgm_timeouts->actions[k][a]));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
 	return (Datum) 0;
 }

@@ -33,6 +33,13 @@ typedef enum PgmLimitKind
 	PGM_LIMIT_KILL_LONG			/* pgm_kill_long() */
 } PgmLimitKind;
 
+/*
+ * Room for the per-kind action counters (pgm_timeout_actions): at least the
+ * number of PgmLimitKind values.  A kind added to the enum needs no change
+ * here while it fits (status.c lists the kinds by their names).
+ */
+#define PGM_LIMIT_KIND_SLOTS 8
+
 /* one enabled row of pgm_timeout_policy, resolved to OIDs */
 typedef struct PgmPolicy
 {
@@ -90,6 +97,8 @@ typedef struct PgmTimeoutsShared
 	pg_atomic_uint64 signals_failed;
 	pg_atomic_uint64 kill_log_written;
 	pg_atomic_uint64 kill_log_dropped;
+	/* signals sent, by PgmLimitKind and action (0 cancel, 1 terminate) */
+	pg_atomic_uint64 actions[PGM_LIMIT_KIND_SLOTS][2];
 
 	/* pgm_timeout_policy changed: reload (set at commit by the trigger) */
 	pg_atomic_uint32 policy_reload_requested;

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * timeouts/timeouts_shmem.c
  *		The shared memory of timeouts/: the policy cache, the action
- *		counters, the queue of kill records waiting for pgm_kill_log, and
+ *		counters (those per kind of limit are counted as records are
+ *		queued), the queue of kill records waiting for pgm_kill_log, and
  *		(allocated here, kept by backend_slots.c) the per-backend slots.
  *
  * The queue is a fixed ring: when it is full (say on a standby, where
@@ -40,6 +41,11 @@ pgm_timeouts_shmem_startup(void)
 		pg_atomic_init_u64(&pgm_timeouts->signals_failed, 0);
 		pg_atomic_init_u64(&pgm_timeouts->kill_log_written, 0);
 		pg_atomic_init_u64(&pgm_timeouts->kill_log_dropped, 0);
+		for (int k = 0; k < PGM_LIMIT_KIND_SLOTS; k++)
+		{
+			pg_atomic_init_u64(&pgm_timeouts->actions[k][0], 0);
+			pg_atomic_init_u64(&pgm_timeouts->actions[k][1], 0);
+		}
 		/* the worker loads the policies at its first pass */
 		pg_atomic_init_u32(&pgm_timeouts->policy_reload_requested, 1);
 	}
@@ -53,6 +59,9 @@ pgm_kill_queue_push(const PgmKillRecord *rec)
 
 	if (pgm_timeouts == NULL)
 		return;
+	/* every action passes here: count it by kind of limit and action */
+	if (rec->succeeded && (int) rec->limit_kind >= 0 && (int) rec->limit_kind < PGM_LIMIT_KIND_SLOTS)
+		pg_atomic_fetch_add_u64(&pgm_timeouts->actions[rec->limit_kind][rec->terminate ? 1 : 0], 1);
 	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
 	if (pgm_timeouts->queue_count == PGM_KILL_QUEUE_SIZE)
 	{
