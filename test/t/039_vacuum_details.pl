@@ -2,8 +2,9 @@
 # holds (128): while the run goes they are appended to pgm_job_run_detail
 # batch by batch (pgm_job_run.details stays as it was); when it ends,
 # details holds one entry per table, in the order handled, none lost or
-# duplicated, and the run's detail rows are gone.  The same when the run
-# ends another way (its VACUUM worker terminated).
+# duplicated, and the run's detail rows are gone; the same when the run
+# ends another way (its VACUUM worker terminated).  And the VACUUM worker's
+# own writes reach the statistics while it runs.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -48,7 +49,7 @@ sub start_blocked_run
 	my $holder = $node->background_psql('postgres');
 	$holder->query_safe('BEGIN; LOCK TABLE s.zlast IN ACCESS EXCLUSIVE MODE');
 	my $run = $node->safe_psql('postgres', q{
-		SELECT pgm_vacuum_now(schema_name => 's', strategy => 'all', with_analyze => false,
+		SELECT pgm_vacuum_now(schema_name => 's', strategy => 'all',
 		                      skip_locked => false, lock_timeout => '300s')});
 	$node->poll_query_until('postgres', qq{
 		SELECT r.current_table = 's.zlast'
@@ -60,7 +61,13 @@ sub start_blocked_run
 	return ($holder, $run);
 }
 
+# what the VACUUM worker writes (here pg_statistic, by VACUUM (ANALYZE)) is
+# in the statistics while it runs, as a backend's is when it goes idle
+my $stat_writes = q{SELECT n_tup_ins + n_tup_upd FROM pg_stat_sys_tables WHERE relid = 'pg_statistic'::regclass};
+my $writes_before = $node->safe_psql('postgres', $stat_writes);
 my ($holder, $run) = start_blocked_run();
+ok($node->poll_query_until('postgres', "SELECT ($stat_writes) > $writes_before"),
+	'the VACUUM worker reports its statistics while it runs');
 is($node->safe_psql('postgres', "SELECT status || ' ' || details::text FROM pgm_job_run WHERE id = $run"),
 	'running []', 'while the run goes, details is not rewritten');
 my $batches = $node->safe_psql('postgres', "SELECT count(*) FROM pgm_job_run_detail WHERE run_id = $run");
