@@ -127,16 +127,19 @@ SQL
 # 4. show it working, as the demo role sees it
 pgm_log "pgmanage is installed; the reports (as $demo_user):"
 psql_demo -d "$demo_db" -P pager=off <<'SQL'
-\echo '== SELECT * FROM pgm_database_sizes()'
+\echo '== pgm_database_sizes(): every database'
 SELECT database_name, size_pretty, connections, xact_commit, blks_read, cache_hit_ratio FROM pgm_database_sizes();
-\echo '== SELECT * FROM pgm_size_report()'
-SELECT schema_name, relation_name, kind, total_pretty, table_bytes, index_bytes, toast_bytes, estimated_rows, share_of_database FROM pgm_size_report();
-\echo '== SELECT * FROM pgm_disk_usage()'
+\echo '== pgm_size_report(): the largest tables (schema pgmanage is left out, as the catalogs are)'
+SELECT schema_name, relation_name, kind, total_pretty, pg_size_pretty(index_bytes) AS indexes,
+       estimated_rows, share_of_database FROM pgm_size_report();
+\echo '== pgm_disk_usage(): the filesystems of the data directory and pg_wal'
 SELECT area, path, pg_size_pretty(fs_total_bytes) AS fs_total, pg_size_pretty(fs_available_bytes) AS fs_available, fs_used_pct, area_pretty FROM pgm_disk_usage();
-\echo '== SELECT * FROM pgm_kill_long(''5 minutes'', dry_run => true)'
-SELECT * FROM pgm_kill_long('5 minutes', dry_run => true);
+\echo '== pgm_kill_long(''5 minutes'', dry_run => true): what would be cancelled (nothing runs that long here)'
+SELECT pid, role_name, state, duration, action_taken, left(query, 40) AS query
+FROM pgm_kill_long('5 minutes', dry_run => true);
+\echo '== pgm_bloat(): estimated bloat (every column: SELECT * FROM pgm_bloat())'
+SELECT schema_name, relation_name, kind, pg_size_pretty(actual_bytes) AS actual,
+       pg_size_pretty(bloat_bytes) AS bloat, bloat_pct, dead_tuples, advice
+FROM pgm_bloat();
 SQL
-if psql_su -d "$demo_db" -Atc "SELECT 1 FROM pg_proc WHERE proname = 'pgm_bloat'" | grep -q 1; then
-    psql_demo -d "$demo_db" -P pager=off -c '\echo == SELECT * FROM pgm_bloat()' -c 'SELECT * FROM pgm_bloat()'
-fi
 show_connection

@@ -50,6 +50,23 @@ INSERT INTO pgm_job (name, kind, schedule, database_name) VALUES ('k', 'restore'
 \set VERBOSITY default
 SELECT name, kind, schedule FROM pgm_job ORDER BY name;
 
+-- an endpoint a backup job sends to cannot be deleted, renamed or truncated
+-- away (2BP01); other changes to it are fine; once the job is gone, it can
+SELECT pgm_schedule_backup('uses_bk', '0 0 1 1 *', endpoint => 'bk') IS NOT NULL AS ok;
+DELETE FROM pgm_endpoint WHERE name = 'bk';
+\echo :LAST_ERROR_SQLSTATE
+UPDATE pgm_endpoint SET name = 'bk2' WHERE name = 'bk';
+\echo :LAST_ERROR_SQLSTATE
+TRUNCATE pgm_endpoint CASCADE;
+\echo :LAST_ERROR_SQLSTATE
+UPDATE pgm_endpoint SET comment = 'still here' WHERE name = 'bk';
+SELECT name, comment FROM pgm_endpoint;
+BEGIN;
+SELECT pgm_unschedule('uses_bk');
+DELETE FROM pgm_endpoint WHERE name = 'bk' RETURNING name AS deleted;
+ROLLBACK;
+SELECT pgm_unschedule('uses_bk');
+
 -- superuser only
 CREATE ROLE bj_nobody;
 GRANT pg_read_all_stats TO bj_nobody;

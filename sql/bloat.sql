@@ -61,6 +61,23 @@ SELECT relation_name FROM pgm_bloat(relations => '{bl.t_s}');
 SELECT count(*) FROM pgm_bloat('nosuchschema');
 SELECT relation_name FROM pgm_bloat('b_', min_bytes => pg_relation_size('bl.t'));
 
+-- pgmanage's own tables are left out like the catalogs, unless named (a
+-- schema pattern or relations)
+SELECT count(*) AS pgmanage_hidden FROM pgm_bloat() WHERE schema_name = 'pgmanage';
+SELECT count(*) > 0 AS pgmanage_shown FROM pgm_bloat('pgmanage');
+SELECT relation_name FROM pgm_bloat(relations => '{pgmanage.pgm_job}');
+
+-- an empty table that ANALYZE has seen (reltuples 0) and its indexes: a
+-- number (an empty heap, a metapage), not "ANALYZE first"; one never
+-- analyzed (reltuples -1) has none
+CREATE TABLE bl.empty (id int PRIMARY KEY, s text);
+CREATE INDEX empty_s ON bl.empty (s);
+SELECT relation_name, expected_bytes, advice FROM pgm_bloat(relations => '{bl.empty}') ORDER BY 1;
+ANALYZE bl.empty;
+SELECT relation_name, expected_bytes, advice, c.reltuples
+FROM pgm_bloat(relations => '{bl.empty}') b JOIN pg_class c ON c.oid = b.relid ORDER BY 1;
+DROP TABLE bl.empty;
+
 -- bad input
 SELECT * FROM pgm_bloat(min_bytes => -1);
 \echo :LAST_ERROR_SQLSTATE

@@ -43,6 +43,11 @@ FROM pgm_size_report('sr', include_indexes => true)
 WHERE kind = 'index' ORDER BY 1;
 SELECT count(*) > 0 AS has_catalogs FROM pgm_size_report('pg_catalog', include_system => true);
 SELECT count(*) AS catalogs_hidden FROM pgm_size_report('pg_catalog');
+-- pgmanage's own tables are left out like the catalogs, with the same opt-in
+SELECT count(*) AS pgmanage_hidden FROM pgm_size_report() WHERE schema_name = 'pgmanage';
+SELECT count(*) AS pgmanage_hidden FROM pgm_size_report('pgmanage');
+SELECT count(*) > 0 AS pgmanage_shown
+FROM pgm_size_report(include_system => true) WHERE schema_name = 'pgmanage';
 
 -- bad input
 SELECT * FROM pgm_size_report(min_bytes => -1);
@@ -51,6 +56,21 @@ SELECT * FROM pgm_size_report(min_bytes => -1);
 -- databases: the current one, measured as pg_database_size does
 SELECT size_bytes = pg_database_size(current_database()) AS size_ok,
        connections >= 1 AS connected, size_pretty IS NOT NULL AS pretty
+FROM pgm_database_sizes() WHERE database_name = current_database();
+-- connections leaves out pgmanage's own processes (worker and sender run in
+-- this database, pgmanage.database): this session alone
+DO $$
+BEGIN
+  FOR i IN 1..300 LOOP
+    EXIT WHEN (SELECT count(*) FROM pg_stat_activity
+               WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                 AND backend_type IN ('pgmanage worker', 'pgmanage sender')) = 2;
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END $$;
+SELECT connections AS only_this_session,
+       (SELECT count(*) FROM pg_stat_activity a
+        WHERE a.datname = current_database() AND a.backend_type LIKE 'pgmanage %') AS pgmanage_here
 FROM pgm_database_sizes() WHERE database_name = current_database();
 
 -- disk: the data directory and pg_wal filesystems, WAL and temp bytes

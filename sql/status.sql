@@ -1,4 +1,5 @@
--- pgm_status(): the launcher and the worker, from shared memory.
+-- pgm_status(): the launcher, the worker and the sender, from shared memory
+-- (the sender has no policy or extension columns: NULL).
 -- wait (at most 30 s) until the worker has found the extension in this
 -- database and every process has woken once (the sender's first wake can
 -- come after the worker's)
@@ -12,7 +13,8 @@ BEGIN
 END $$;
 SELECT process, pid > 0 AS running, started_at <= now() AS started,
        database_name, server_role, last_wake IS NOT NULL AS woke,
-       extension_found
+       extension_found, policies_loaded IS NOT NULL AS has_policies,
+       policies_skipped IS NOT NULL AS has_skipped
 FROM pgm_status() ORDER BY process;
 SELECT * FROM pgm_status() LIMIT 0;
 -- they show in pg_stat_activity under their own names

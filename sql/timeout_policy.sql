@@ -9,6 +9,16 @@ VALUES ('batch-%', '10.0.0.0/8', '30 seconds', 'terminate', false);
 SELECT id, role_name, database_name, application_name, client_addr, statement_timeout,
        idle_in_transaction_timeout, transaction_timeout, action, exempt_superusers, enabled
 FROM pgm_timeout_policy ORDER BY id;
+-- a role or database that does not exist is kept, with a NOTICE (above for
+-- the role 'nobody_here'); none for names that exist or did not change
+UPDATE pgm_timeout_policy SET database_name = 'no_such_db' WHERE role_name = 'nobody_here';
+UPDATE pgm_timeout_policy SET comment = 'still a report limit' WHERE role_name = 'nobody_here';
+UPDATE pgm_timeout_policy SET database_name = current_database() WHERE role_name = 'nobody_here';
+UPDATE pgm_timeout_policy SET database_name = NULL WHERE role_name = 'nobody_here';
+BEGIN;
+INSERT INTO pgm_timeout_policy (role_name, database_name, statement_timeout)
+VALUES (current_user, current_database(), '1 hour');
+ROLLBACK;
 -- nonsense, each refused with 23514 (check_violation) and a constraint that says why
 \set VERBOSITY terse
 INSERT INTO pgm_timeout_policy (statement_timeout) VALUES ('0 seconds');

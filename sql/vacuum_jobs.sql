@@ -46,6 +46,11 @@ SELECT pgm_schedule_vacuum('bad', '@daily', tables => ARRAY['vj_a', NULL]);
 \echo :LAST_ERROR_SQLSTATE
 SELECT pgm_schedule_vacuum('bad', '@daily', tables => ARRAY['no_such_table']);
 \echo :LAST_ERROR_SQLSTATE
+-- a missing schema of this database: 3F000, for a schedule and a manual run
+SELECT pgm_schedule_vacuum('bad', '@daily', schema_name => 'no_such_schema');
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgm_vacuum_now(schema_name => 'no_such_schema');
+\echo :LAST_ERROR_SQLSTATE
 SELECT pgm_schedule_vacuum('bad', '@daily', strategy => 'some');
 \echo :LAST_ERROR_SQLSTATE
 SELECT pgm_schedule_vacuum('bad', '@daily', window_length => '0');

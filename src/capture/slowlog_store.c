@@ -358,7 +358,7 @@ pgm_slow_query_stats(PG_FUNCTION_ARGS)
 	values[3] = Int64GetDatum((int64) st.dropped);
 	values[4] = Int32GetDatum(st.slots);
 	values[5] = Int64GetDatum((int64) st.bytes);
-	values[6] = Int32GetDatum(PGM_SLOW_QUERY_MAX);
-	values[7] = Int32GetDatum(PGM_SLOW_PLAN_MAX);
+	values[6] = Int64GetDatum((int64) PGM_SLOW_QUERY_MAX);
+	values[7] = Int64GetDatum((int64) PGM_SLOW_PLAN_MAX);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -869,6 +869,18 @@ bloat_estimate_index(BloatCatalog *cat, BloatRow *row, PgStat_StatTabEntry *stat
 						  false);
 	row->live = rows < 0 ? 0 : (int64) rows;
 	row->dead = -1;
+
+	/*
+	 * An index of a table that ANALYZE or VACUUM found empty (reltuples 0;
+	 * -1 means never analyzed) has no column statistics to estimate with,
+	 * and needs none: it is a metapage.
+	 */
+	if (rows >= 0 && rows < 1 &&
+		(ix->partial ? rel->reltuples : table->reltuples) >= 0)
+	{
+		row->expected = BLCKSZ;
+		return;
+	}
 	if (!w.known || rows < 0)
 	{
 		row->expected = -1;
@@ -1141,6 +1153,7 @@ pgm_bloat(PG_FUNCTION_ARGS)
 	Oid		   *wanted = NULL;
 	int			nwanted = 0;
 	bool		see_all;
+	Oid			own_nspoid;
 	BloatCatalog cat;
 	HASH_SEQ_STATUS seq;
 	BloatRel   *rel;
@@ -1164,6 +1177,7 @@ pgm_bloat(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	see_all = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+	own_nspoid = get_namespace_oid(PGM_SCHEMA, true);
 	bloat_read_catalogs(&cat);
 
 	/* relations[]: the named relations, and the indexes of named tables */
@@ -1218,8 +1232,10 @@ pgm_bloat(PG_FUNCTION_ARGS)
 		nspname = get_namespace_name(rel->nspoid);
 		if (nspname == NULL)
 			continue;
+		/* system schemas and pgmanage's own: only when named */
 		if (schema_pattern == NULL && nwanted == 0 &&
 			(IsCatalogNamespace(rel->nspoid) || IsToastNamespace(rel->nspoid) ||
+			 rel->nspoid == own_nspoid ||
 			 strcmp(nspname, "information_schema") == 0))
 			continue;
 		if (schema_pattern &&

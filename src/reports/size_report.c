@@ -21,6 +21,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/catalog.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
@@ -262,6 +263,8 @@ pgm_size_report(PG_FUNCTION_ARGS)
 	int64		min_bytes = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1);
 	bool		include_indexes = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
 	bool		include_system = PG_ARGISNULL(3) ? false : PG_GETARG_BOOL(3);
+	/* pgmanage's own tables count as system ones: left out unless asked */
+	Oid			own_nspoid = get_namespace_oid(PGM_SCHEMA, true);
 	Oid			caller = GetUserId();
 	bool		see_all;
 	HASHCTL		ctl;
@@ -412,7 +415,8 @@ pgm_size_report(PG_FUNCTION_ARGS)
 		if (entry->own_bytes + entry->index_bytes + entry->toast_bytes < min_bytes)
 			continue;
 		if (!include_system && (IsCatalogNamespace(entry->nspoid) ||
-								IsToastNamespace(entry->nspoid)))
+								IsToastNamespace(entry->nspoid) ||
+								entry->nspoid == own_nspoid))
 			continue;
 		nspname = get_namespace_name(entry->nspoid);
 		if (nspname == NULL)

@@ -59,5 +59,49 @@ BEGIN
 END
 $$;
 
+-- An endpoint a backup job sends to cannot be deleted or renamed (2BP01),
+-- as a table a view uses cannot be dropped: otherwise every slot of the job
+-- would fail and send job_failed.  Unschedule the job, or point it at
+-- another endpoint, first.
+CREATE FUNCTION pgmanage.pgm_endpoint_in_use() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    jobs text;
+    ep text;
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.name = OLD.name THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'TRUNCATE' THEN
+        SELECT string_agg(format('%I', j.name), ', ' ORDER BY j.name), min(j.options->>'endpoint')
+        INTO jobs, ep
+        FROM pgmanage.pgm_job j
+        WHERE j.kind = 'backup' AND j.options ? 'endpoint';
+    ELSE
+        ep := OLD.name;
+        SELECT string_agg(format('%I', j.name), ', ' ORDER BY j.name) INTO jobs
+        FROM pgmanage.pgm_job j
+        WHERE j.kind = 'backup' AND j.options->>'endpoint' = OLD.name;
+    END IF;
+    IF jobs IS NOT NULL THEN
+        RAISE EXCEPTION 'webhook endpoint "%" is used by backup job %', ep, jobs
+            USING ERRCODE = '2BP01',
+                  DETAIL = 'Every slot of such a job would fail and send a job_failed event.',
+                  HINT = 'Remove the job first with pgm_unschedule(), or point it at another endpoint with pgm_schedule_backup(name, schedule, endpoint => ...).';
+    END IF;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END
+$$;
+COMMENT ON FUNCTION pgmanage.pgm_endpoint_in_use() IS 'pgmanage (internal): trigger on pgm_endpoint, refuses to delete or rename an endpoint a backup job sends to';
+CREATE TRIGGER pgm_endpoint_in_use
+    BEFORE DELETE OR UPDATE OF name ON pgmanage.pgm_endpoint
+    FOR EACH ROW EXECUTE FUNCTION pgmanage.pgm_endpoint_in_use();
+CREATE TRIGGER pgm_endpoint_in_use_truncate
+    BEFORE TRUNCATE ON pgmanage.pgm_endpoint
+    FOR EACH STATEMENT EXECUTE FUNCTION pgmanage.pgm_endpoint_in_use();
+
 REVOKE ALL ON FUNCTION pgmanage.pgm_trigger_backup(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgmanage.pgm_schedule_backup(text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgmanage.pgm_endpoint_in_use() FROM PUBLIC;

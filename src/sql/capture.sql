@@ -60,8 +60,8 @@ CREATE FUNCTION pgmanage.pgm_slow_query_stats(
     OUT dropped bigint,
     OUT buffer_slots integer,
     OUT buffer_bytes bigint,
-    OUT query_max_bytes integer,
-    OUT plan_max_bytes integer)
+    OUT query_max_bytes bigint,
+    OUT plan_max_bytes bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'pgm_slow_query_stats'
 LANGUAGE C VOLATILE;
@@ -69,7 +69,7 @@ LANGUAGE C VOLATILE;
 -- Internal: the schema of pg_stat_statements (found through pg_extension,
 -- never through search_path), or ERROR 55000 saying what is missing.
 CREATE FUNCTION pgmanage.pgm_pgss_schema(missing_ok boolean DEFAULT false)
-RETURNS name
+RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -139,12 +139,12 @@ CREATE FUNCTION pgmanage.pgm_top_queries(
     dbname name DEFAULT NULL,
     OUT rank integer,
     OUT queryid bigint,
-    OUT role_name name,
-    OUT database_name name,
+    OUT role_name text,
+    OUT database_name text,
     OUT toplevel boolean,
     OUT calls bigint,
-    OUT total_exec_time numeric,
-    OUT mean_exec_time numeric,
+    OUT total_exec_time double precision,
+    OUT mean_exec_time double precision,
     OUT share_of_total_time numeric,
     OUT rows bigint,
     OUT rows_per_call numeric,
@@ -152,10 +152,10 @@ CREATE FUNCTION pgmanage.pgm_top_queries(
     OUT shared_blks_read bigint,
     OUT hit_ratio numeric,
     OUT io_blocks bigint,
-    OUT blk_read_time numeric,
-    OUT blk_write_time numeric,
+    OUT blk_read_time double precision,
+    OUT blk_write_time double precision,
     OUT temp_blks_written bigint,
-    OUT total_plan_time numeric,
+    OUT total_plan_time double precision,
     OUT query text)
 RETURNS SETOF record
 LANGUAGE plpgsql VOLATILE
@@ -198,18 +198,18 @@ BEGIN
             SELECT s.*, sum(s.total_exec_time) OVER () AS all_time FROM s
         )
         SELECT (row_number() OVER (ORDER BY %s DESC, t.queryid))::integer,
-               t.queryid, r.rolname, d.datname, t.toplevel, t.calls,
-               round(t.total_exec_time::numeric, 3),
-               round((t.total_exec_time / t.calls)::numeric, 3),
+               t.queryid, r.rolname::text, d.datname::text, t.toplevel, t.calls,
+               round(t.total_exec_time::numeric, 3)::float8,
+               round((t.total_exec_time / t.calls)::numeric, 3)::float8,
                round((100 * t.total_exec_time / nullif(t.all_time, 0))::numeric, 2),
                t.rows,
                round(t.rows::numeric / t.calls, 2),
                t.shared_blks_hit, t.shared_blks_read,
                round(100.0 * t.shared_blks_hit / nullif(t.shared_blks_hit + t.shared_blks_read, 0), 2),
                t.io_blocks,
-               round(t.blk_read_time::numeric, 3), round(t.blk_write_time::numeric, 3),
+               round(t.blk_read_time::numeric, 3)::float8, round(t.blk_write_time::numeric, 3)::float8,
                t.temp_blks_written,
-               round(t.total_plan_time::numeric, 3),
+               round(t.total_plan_time::numeric, 3)::float8,
                t.query
         FROM t
         LEFT JOIN pg_roles r ON r.oid = t.userid
@@ -458,12 +458,12 @@ CREATE FUNCTION pgmanage.pgm_top_queries_between(
     dbname name DEFAULT NULL,
     OUT rank integer,
     OUT queryid bigint,
-    OUT role_name name,
-    OUT database_name name,
+    OUT role_name text,
+    OUT database_name text,
     OUT toplevel boolean,
     OUT calls bigint,
-    OUT total_exec_time numeric,
-    OUT mean_exec_time numeric,
+    OUT total_exec_time double precision,
+    OUT mean_exec_time double precision,
     OUT share_of_total_time numeric,
     OUT rows bigint,
     OUT rows_per_call numeric,
@@ -471,10 +471,10 @@ CREATE FUNCTION pgmanage.pgm_top_queries_between(
     OUT shared_blks_read bigint,
     OUT hit_ratio numeric,
     OUT io_blocks bigint,
-    OUT blk_read_time numeric,
-    OUT blk_write_time numeric,
+    OUT blk_read_time double precision,
+    OUT blk_write_time double precision,
     OUT temp_blks_written bigint,
-    OUT total_plan_time numeric,
+    OUT total_plan_time double precision,
     OUT query text,
     OUT period_start timestamptz,
     OUT period_end timestamptz)
@@ -519,18 +519,18 @@ BEGIN
             SELECT s.*, sum(s.total_exec_time) OVER () AS all_time FROM s
         )
         SELECT (row_number() OVER (ORDER BY %s DESC, t.queryid))::integer,
-               t.queryid, r.rolname, d.datname, t.toplevel, t.calls,
-               round(t.total_exec_time::numeric, 3),
-               round((t.total_exec_time / t.calls)::numeric, 3),
+               t.queryid, r.rolname::text, d.datname::text, t.toplevel, t.calls,
+               round(t.total_exec_time::numeric, 3)::float8,
+               round((t.total_exec_time / t.calls)::numeric, 3)::float8,
                round((100 * t.total_exec_time / nullif(t.all_time, 0))::numeric, 2),
                t.rows,
                round(t.rows::numeric / t.calls, 2),
                t.shared_blks_hit, t.shared_blks_read,
                round(100.0 * t.shared_blks_hit / nullif(t.shared_blks_hit + t.shared_blks_read, 0), 2),
                t.io_blocks,
-               round(t.blk_read_time::numeric, 3), round(t.blk_write_time::numeric, 3),
+               round(t.blk_read_time::numeric, 3)::float8, round(t.blk_write_time::numeric, 3)::float8,
                t.temp_blks_written,
-               round(t.total_plan_time::numeric, 3),
+               round(t.total_plan_time::numeric, 3)::float8,
                q.query,
                (SELECT min(coalesce(snaps.prev_taken_at, snaps.taken_at)) FROM snaps),
                (SELECT max(snaps.taken_at) FROM snaps)

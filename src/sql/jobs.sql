@@ -140,11 +140,11 @@ AS 'MODULE_PATHNAME', 'pgm_signal_run' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION pgmanage.pgm_signal_run(bigint, text) IS 'pgmanage (internal): asks a running run to stop; used by pgm_cancel_run';
 
 CREATE VIEW pgmanage.pgm_jobs AS
-SELECT j.name, j.kind, j.schedule, j.database_name, j.enabled, j.catch_up,
+SELECT j.name, j.kind, j.schedule, j.database_name::text AS database_name, j.enabled, j.catch_up,
        j.next_fire, j.last_fire, j.options,
        a.id AS active_run, a.status AS active_status,
        l.id AS last_run, l.status AS last_status, l.finished AS last_finished, l.error AS last_error,
-       j.created_at, j.created_by
+       j.created_at, j.created_by::text AS created_by
 FROM pgmanage.pgm_job j
 LEFT JOIN LATERAL (SELECT r.id, r.status FROM pgmanage.pgm_job_run r
                    WHERE r.job = j.name AND r.status IN ('queued', 'running')
@@ -155,11 +155,12 @@ LEFT JOIN LATERAL (SELECT r.id, r.status, r.finished, r.error FROM pgmanage.pgm_
 COMMENT ON VIEW pgmanage.pgm_jobs IS 'pgmanage: jobs with their next fire time, the run going and the last run';
 
 CREATE VIEW pgmanage.pgm_job_runs AS
-SELECT r.id, r.job, r.kind, r.database_name, r.trigger, r.scheduled_for, r.queued_at,
-       r.started, r.finished, r.finished - r.started AS duration, r.status, r.pid,
+SELECT r.id, r.job, r.kind, r.database_name::text AS database_name, r.trigger, r.scheduled_for, r.queued_at,
+       r.started, r.finished, r.finished - r.started AS duration,
+       extract(epoch FROM r.finished - r.started)::float8 AS duration_seconds, r.status, r.pid,
        r.tables_considered, r.tables_vacuumed, r.tables_analyzed, r.tables_skipped, r.tables_failed,
        r.indexes_rebuilt, r.dead_tuples_removed, r.bytes_before, r.bytes_after,
-       r.bytes_before - r.bytes_after AS bytes_freed, r.current_table, r.error,
+       greatest(r.bytes_before - r.bytes_after, 0) AS bytes_freed, r.current_table, r.error,
        (SELECT coalesce(jsonb_agg(e), '[]') FROM jsonb_array_elements(r.details) e
         WHERE e->>'outcome' = 'skipped') AS skipped,
        r.details, r.options

@@ -23,9 +23,11 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgm_size_report'
 LANGUAGE C VOLATILE;
 
--- Every database: size and the counters of pg_stat_database.
+-- Every database: size and the counters of pg_stat_database; connections
+-- counts the processes connected to it but pgmanage's own (worker, sender,
+-- VACUUM runs).
 CREATE FUNCTION pgmanage.pgm_database_sizes(
-    OUT database_name name,
+    OUT database_name text,
     OUT size_bytes bigint,
     OUT size_pretty text,
     OUT share_of_cluster numeric,
@@ -48,11 +50,13 @@ AS $$
         FROM pg_catalog.pg_database db
         WHERE db.datallowconn AND db.datconnlimit <> -2
     )
-    SELECT d.datname,
+    SELECT d.datname::text,
            d.bytes,
            pg_catalog.pg_size_pretty(d.bytes),
            round(100.0 * d.bytes / nullif(sum(d.bytes) OVER (), 0), 2),
-           s.numbackends,
+           (SELECT count(*)::integer FROM pg_catalog.pg_stat_activity a
+            WHERE a.datid OPERATOR(pg_catalog.=) d.oid
+              AND a.backend_type NOT LIKE 'pgmanage %'),
            s.xact_commit,
            s.xact_rollback,
            s.blks_read,

@@ -63,6 +63,8 @@ CREATE TRIGGER pgm_timeout_policy_changed
 
 -- The launcher enforces at most 256 enabled policies (PGM_MAX_POLICIES in
 -- src/timeouts/timeouts.h): the 257th is refused here, not ignored later.
+-- A policy naming a role or database that does not exist (yet) is
+-- accepted, with a NOTICE: it applies once the name exists.
 -- Inserts that enable a policy are serialized (an advisory lock on the
 -- table's OID), so two sessions cannot both take the last place.
 CREATE FUNCTION pgmanage.pgm_policy_check() RETURNS trigger
@@ -82,12 +84,28 @@ BEGIN
                       HINT = 'Disable or delete a policy, or let one policy cover more sessions (a role, an application_name pattern, a client_addr network).';
         END IF;
     END IF;
+    IF NEW.role_name OPERATOR(pg_catalog.<>) ''
+       AND (TG_OP = 'INSERT' OR NEW.role_name IS DISTINCT FROM OLD.role_name)
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                       WHERE r.rolname OPERATOR(pg_catalog.=) NEW.role_name) THEN
+        RAISE NOTICE 'role "%" does not exist', NEW.role_name
+            USING DETAIL = 'The policy is kept; it applies to the role''s sessions once the role exists.',
+                  HINT = 'Check the name (see pg_roles), or create the role.';
+    END IF;
+    IF NEW.database_name OPERATOR(pg_catalog.<>) ''
+       AND (TG_OP = 'INSERT' OR NEW.database_name IS DISTINCT FROM OLD.database_name)
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database d
+                       WHERE d.datname OPERATOR(pg_catalog.=) NEW.database_name) THEN
+        RAISE NOTICE 'database "%" does not exist', NEW.database_name
+            USING DETAIL = 'The policy is kept; it applies to the database''s sessions once the database exists.',
+                  HINT = 'Check the name (see pg_database), or create the database.';
+    END IF;
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION pgmanage.pgm_policy_check() IS 'pgmanage (internal): trigger on pgm_timeout_policy, refuses a 257th enabled policy';
+COMMENT ON FUNCTION pgmanage.pgm_policy_check() IS 'pgmanage (internal): trigger on pgm_timeout_policy, refuses a 257th enabled policy, NOTICE for a role or database that does not exist';
 CREATE TRIGGER pgm_timeout_policy_check
-    BEFORE INSERT OR UPDATE OF enabled ON pgmanage.pgm_timeout_policy
+    BEFORE INSERT OR UPDATE OF enabled, role_name, database_name ON pgmanage.pgm_timeout_policy
     FOR EACH ROW EXECUTE FUNCTION pgmanage.pgm_policy_check();
 
 -- Every cancel and terminate, by a policy or by pgm_kill_long().

@@ -108,6 +108,14 @@ BEGIN
         RAISE EXCEPTION 'lock_timeout must be between 0 and 1 day'
             USING ERRCODE = '22023', HINT = '0 waits for locks without limit; the default is 5 seconds.';
     END IF;
+    -- a schema of this database is checked now (3F000), as a table is (42P01);
+    -- one of another database is checked when the run starts there
+    IF schema_name IS NOT NULL AND database OPERATOR(pg_catalog.=) pg_catalog.current_database()
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+                       WHERE n.nspname OPERATOR(pg_catalog.=) schema_name) THEN
+        RAISE EXCEPTION 'schema "%" does not exist', schema_name
+            USING ERRCODE = '3F000', HINT = 'See pg_namespace (\dn in psql) for the schemas of this database.';
+    END IF;
     RETURN pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
         'schema', schema_name, 'tables', pg_catalog.to_jsonb(tables), 'pattern', table_pattern,
         'strategy', strategy, 'window_seconds', extract(epoch FROM window_length)::float8, 'analyze', with_analyze,

@@ -3,8 +3,10 @@
  *		pgm_status(): what pgmanage's background processes are doing.
  *
  * One row for the launcher (timeout enforcement), one for the worker
- * (tables) and one for the sender (webhooks), read from shared memory; a process that is not running has a
- * NULL pid.  ERROR 55000 when pgmanage is not preloaded.
+ * (tables) and one for the sender (webhooks), read from shared memory; a
+ * process that is not running has a NULL pid.  The sender's policy and
+ * extension columns are NULL (the launcher's and worker's rows say them).
+ * ERROR 55000 when pgmanage is not preloaded.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -25,7 +27,7 @@ PG_FUNCTION_INFO_V1(pgm_status);
 static void
 status_emit(ReturnSetInfo *rsinfo, const char *name, const PgmProcStatus *st,
 			const char *db, Datum *counters, bool *counter_nulls, int npolicies,
-			int nskipped, bool ext_found, bool show_ext)
+			int nskipped, bool show_policies, bool ext_found, bool show_ext)
 {
 	Datum		values[STATUS_COLS];
 	bool		nulls[STATUS_COLS];
@@ -45,7 +47,9 @@ status_emit(ReturnSetInfo *rsinfo, const char *name, const PgmProcStatus *st,
 	values[6] = TimestampTzGetDatum(st->next_deadline);
 	nulls[6] = (st->next_deadline == 0);
 	values[7] = Int32GetDatum(npolicies);
+	nulls[7] = !show_policies;
 	values[8] = Int32GetDatum(nskipped);
+	nulls[8] = !show_policies;
 	values[9] = BoolGetDatum(ext_found);
 	nulls[9] = !show_ext;
 	for (i = 0; i < STATUS_COUNTERS; i++)
@@ -100,17 +104,21 @@ pgm_status(PG_FUNCTION_ARGS)
 	counter_nulls[0] = counter_nulls[1] = counter_nulls[2] = false;
 	counter_nulls[3] = counter_nulls[4] = counter_nulls[5] = true;
 	status_emit(rsinfo, "launcher", &launcher, NULL, counters, counter_nulls,
-				npolicies, nskipped, false, false);
+				npolicies, nskipped, true, false, false);
 
 	/* worker: the kill-log rows it wrote, has waiting, dropped */
 	counter_nulls[0] = counter_nulls[1] = counter_nulls[2] = true;
 	counter_nulls[3] = counter_nulls[4] = counter_nulls[5] = false;
 	status_emit(rsinfo, "worker", &worker, worker_db[0] ? worker_db : pgm_database,
-				counters, counter_nulls, npolicies, nskipped, ext_found, true);
+				counters, counter_nulls, npolicies, nskipped, true, ext_found, true);
 
-	/* sender: its figures are in pgm_endpoint_status and pgm_events */
+	/*
+	 * sender: its figures are in pgm_endpoint_status and pgm_events; it
+	 * loads no policies and does not record its own check of the extension
+	 * (the worker's row says it, for the same database): NULL there
+	 */
 	counter_nulls[3] = counter_nulls[4] = counter_nulls[5] = true;
 	status_emit(rsinfo, "sender", &sender, sender.database[0] ? sender.database : pgm_database,
-				counters, counter_nulls, npolicies, nskipped, ext_found, true);
+				counters, counter_nulls, npolicies, nskipped, false, false, false);
 	return (Datum) 0;
 }

@@ -41,6 +41,7 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
@@ -62,6 +63,8 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/portal.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -370,7 +373,46 @@ vw_apply_settings(void)
 }
 
 /*
- * Size (all forks, TOAST and indexes) and dead tuples of a table, in a
+ * Bytes of the main forks of a table, its indexes, its TOAST table and the
+ * TOAST index: what VACUUM can give back.  The free space map and
+ * visibility map forks are left out: VACUUM creates them on a table that
+ * had none, which would count as bytes taken, not freed.
+ */
+static int64
+vw_main_fork_bytes(Oid relid)
+{
+	return DatumGetInt64(DirectFunctionCall2(pg_relation_size, ObjectIdGetDatum(relid),
+											 CStringGetTextDatum("main")));
+}
+
+static int64
+vw_table_bytes(Oid relid)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	Oid			toast = rel->rd_rel->reltoastrelid;
+	List	   *indexes = RelationGetIndexList(rel);
+	int64		bytes = vw_main_fork_bytes(relid);
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+		bytes += vw_main_fork_bytes(lfirst_oid(lc));
+	list_free(indexes);
+	relation_close(rel, AccessShareLock);
+	if (OidIsValid(toast))
+	{
+		rel = relation_open(toast, AccessShareLock);
+		indexes = RelationGetIndexList(rel);
+		bytes += vw_main_fork_bytes(toast);
+		foreach(lc, indexes)
+			bytes += vw_main_fork_bytes(lfirst_oid(lc));
+		list_free(indexes);
+		relation_close(rel, AccessShareLock);
+	}
+	return bytes;
+}
+
+/*
+ * Size (main forks of the table, TOAST and indexes) and dead tuples of a table, in a
  * transaction of their own.  lockmode is taken conditionally: false (with
  * *holders) when another session holds a conflicting lock, or *gone when
  * the table was dropped.  Unknown values are -1.
@@ -392,7 +434,7 @@ vw_measure(Oid relid, LOCKMODE lockmode, int64 *bytes, int64 *dead, bool *gone,
 			*gone = true;
 		else
 		{
-			*bytes = DatumGetInt64(DirectFunctionCall1(pg_total_relation_size, ObjectIdGetDatum(relid)));
+			*bytes = vw_table_bytes(relid);
 			*dead = DatumGetInt64(DirectFunctionCall1(pg_stat_get_dead_tuples, ObjectIdGetDatum(relid)));
 		}
 		UnlockRelationOid(relid, lockmode);
@@ -706,11 +748,12 @@ vw_table(const PgmVacuumCandidate *c)
 	e.bytes_after = bytes_after;
 	e.dead_after = dead_after;
 	vacuumed = !c->analyze_only;
+	/* the run's bytes_before/after add up the vacuumed tables only */
 	vw_push(&e, vacuumed ? 1 : 0, vacuumed ? 0 : 1, 0, 0, 0,
 			(vacuumed && e.dead_before >= 0 && dead_after >= 0 && e.dead_before > dead_after)
 			? e.dead_before - dead_after : 0,
-			(e.bytes_before >= 0 && bytes_after >= 0) ? e.bytes_before : 0,
-			(e.bytes_before >= 0 && bytes_after >= 0) ? bytes_after : 0);
+			(vacuumed && e.bytes_before >= 0 && bytes_after >= 0) ? e.bytes_before : 0,
+			(vacuumed && e.bytes_before >= 0 && bytes_after >= 0) ? bytes_after : 0);
 
 	if (vacuumed && vw_params.reindex_bloated)
 		vw_reindex(c, false);

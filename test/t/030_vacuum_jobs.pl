@@ -44,6 +44,37 @@ is($node->safe_psql('postgres', q{
 	       AND last_status = 'succeeded' AND last_run = } . $run . q{ FROM pgm_jobs WHERE name = 'minutely'}),
 	't', 'after the run: last fire recorded, next fire on the next minute');
 
+# ---- bytes: a run adds up the main forks (table, indexes, TOAST) of the
+# tables it vacuumed, not of those it only analyzed; the free space map and
+# visibility map forks VACUUM creates on a table that had none are not
+# bytes taken
+$node->safe_psql('postgres', q{
+	CREATE TABLE ana (id int PRIMARY KEY, pad text);
+	INSERT INTO ana SELECT g, repeat('a', 80) FROM generate_series(1, 5000) g});
+$node->safe_psql('postgres', 'ANALYZE ana');
+$node->safe_psql('postgres', q{INSERT INTO ana SELECT g, repeat('a', 80) FROM generate_series(5001, 10000) g});
+pgm_bloat_table($node, 'fresh', 20000, 2);
+is($node->safe_psql('postgres', q{SELECT pg_relation_size('fresh', 'vm')}),
+	'0', 'fresh: no visibility map yet (only VACUUM makes one)');
+my $bytes_run = $node->safe_psql('postgres', q{SELECT pgm_vacuum_now(tables => ARRAY['ana', 'fresh'])});
+pgm_wait_run($node, $bytes_run, '^succeeded$');
+is((split /\|/, pgm_run_entry($node, $bytes_run, 'public.ana'))[1], 'analyze', 'ana was only analyzed');
+is((split /\|/, pgm_run_entry($node, $bytes_run, 'public.fresh'))[1], 'vacuum', 'fresh was vacuumed');
+is(pgm_run_field($node, $bytes_run, q{
+	bytes_before = (SELECT (e->>'bytes_before')::bigint FROM jsonb_array_elements(details) e
+	                WHERE e->>'relation' = 'public.fresh')}),
+	't', 'bytes_before counts the vacuumed table alone');
+is(pgm_run_field($node, $bytes_run, q{
+	bytes_after = (SELECT pg_relation_size(c.oid) + pg_relation_size(c.reltoastrelid)
+	                      + (SELECT sum(pg_relation_size(i.indexrelid)) FROM pg_index i
+	                         WHERE i.indrelid IN (c.oid, c.reltoastrelid))
+	               FROM pg_class c WHERE c.oid = 'fresh'::regclass)}),
+	't', 'bytes_after: the main forks of the table, its index, its TOAST table and index');
+is(pgm_run_field($node, $bytes_run, q{
+	bytes_freed >= 0 AND pg_relation_size('fresh', 'vm') > 0
+	AND pg_total_relation_size('fresh') > bytes_after}),
+	't', 'VACUUM made the VM fork; it is not counted, nothing negative');
+
 # ---- a slow run: progress, a slot skipped while it runs, cancel
 $node->safe_psql('postgres', q{
 	SELECT pgm_schedule_vacuum('minutely', '* * * * *', tables => ARRAY['slow'],
