@@ -66,6 +66,40 @@ CREATE INDEX pgm_job_run_finished ON pgmanage.pgm_job_run (finished);
 CREATE INDEX pgm_job_run_active ON pgmanage.pgm_job_run (status) WHERE status IN ('queued', 'running');
 COMMENT ON TABLE pgmanage.pgm_job_run IS 'pgmanage: runs of jobs; pruned after pgmanage.job_run_retention; see pgm_job_runs';
 
+-- A run's per-table results while it goes: each drain of a VACUUM worker's
+-- results appends one row (seq 1, 2, ...) holding that batch's entries, so
+-- a pass writes only its own entries' WAL, not the whole details array
+-- again.  When the run ends (any path that sets its final status) the
+-- trigger below sets pgm_job_run.details once, from these rows in order,
+-- and deletes them.  Deleted with their run (retention, DROP).
+CREATE TABLE pgmanage.pgm_job_run_detail (
+    run_id bigint NOT NULL REFERENCES pgmanage.pgm_job_run (id) ON DELETE CASCADE,
+    seq integer NOT NULL,
+    entries jsonb NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+COMMENT ON TABLE pgmanage.pgm_job_run_detail IS 'pgmanage: per-table results of runs going, in batches; folded into pgm_job_run.details when the run ends';
+
+CREATE FUNCTION pgmanage.pgm_job_run_fold_details() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    NEW.details := NEW.details || coalesce(
+        (SELECT jsonb_agg(e.entry ORDER BY d.seq, e.n)
+         FROM pgmanage.pgm_job_run_detail d,
+              jsonb_array_elements(d.entries) WITH ORDINALITY AS e(entry, n)
+         WHERE d.run_id = NEW.id), '[]');
+    DELETE FROM pgmanage.pgm_job_run_detail d WHERE d.run_id = NEW.id;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION pgmanage.pgm_job_run_fold_details() IS 'pgmanage (internal): trigger on pgm_job_run, sets details from pgm_job_run_detail when a run ends';
+CREATE TRIGGER pgm_job_run_fold_details BEFORE UPDATE OF status ON pgmanage.pgm_job_run
+    FOR EACH ROW
+    WHEN (OLD.status IN ('queued', 'running') AND NEW.status NOT IN ('queued', 'running'))
+    EXECUTE FUNCTION pgmanage.pgm_job_run_fold_details();
+
 -- pgm_job: a schedule is checked, and next_fire computed, when it is set;
 -- a job's kind never changes (a name used by a job of another kind is
 -- refused, so pgm_schedule_vacuum cannot silently replace a backup job
@@ -190,6 +224,9 @@ SELECT pg_catalog.pg_extension_config_dump('pgmanage.pgm_job', '');
 
 REVOKE ALL ON pgmanage.pgm_job, pgmanage.pgm_job_run, pgmanage.pgm_jobs, pgmanage.pgm_job_runs FROM PUBLIC;
 GRANT SELECT ON pgmanage.pgm_job, pgmanage.pgm_job_run, pgmanage.pgm_jobs, pgmanage.pgm_job_runs TO pg_read_all_stats;
+REVOKE ALL ON pgmanage.pgm_job_run_detail FROM PUBLIC;
+GRANT SELECT ON pgmanage.pgm_job_run_detail TO pg_read_all_stats;
+REVOKE ALL ON FUNCTION pgmanage.pgm_job_run_fold_details() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgmanage.pgm_cron_next(text, timestamptz, integer, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgmanage.pgm_cron_next(text, timestamptz, integer, text) TO pg_read_all_stats;
 REVOKE ALL ON FUNCTION pgmanage.pgm_job_check() FROM PUBLIC;

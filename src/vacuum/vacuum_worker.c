@@ -340,6 +340,8 @@ vw_exec_toplevel(const char *sql)
 
 	debug_query_string = NULL;
 	pgstat_report_activity(STATE_IDLE, NULL);
+	/* like a backend going idle: autovacuum sees what this wrote (at most once a second) */
+	pgm_process_report_stats();
 }
 
 static void
