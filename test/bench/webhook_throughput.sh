@@ -178,9 +178,22 @@ if has_phase drain; then
     for i in $(seq "$RUNS"); do
         start=$(( $(wc -l < "$dir/recv.log") + 1 ))
         want=$(( $(psql_ -c "SELECT count(*) FROM pgm_event") + 10000 ))
+        perf_pid=
+        if [ -n "${PERF:-}" ] && [ "$i" = 1 ]; then
+            # PERF=file: a profile of the sender during the first run (perf report in "file")
+            spid=$(psql_ -c "SELECT pid FROM pgm_status() WHERE process = 'sender'")
+            perf record -F 2000 -g -p "$spid" -o "$dir/perf.data" >/dev/null 2>&1 &
+            perf_pid=$!
+            sleep 0.5
+        fi
         psql_ -c "SELECT count(pgm_emit_event('bench', NULL, NULL, 'bench')) FROM generate_series(1, 10000)" >/dev/null
         committed=$(now_s)
         wait_ids "$want" 120
+        if [ -n "$perf_pid" ]; then
+            kill -INT "$perf_pid"; wait "$perf_pid" || true
+            perf report -i "$dir/perf.data" --stdio --no-children --percent-limit 1 2>/dev/null | grep -v '^$' | head -150 > "$PERF"
+            perf report -i "$dir/perf.data" --stdio --children --sort sym --percent-limit 2 -g none 2>/dev/null | grep -v '^$' | head -80 >> "$PERF"
+        fi
         sleep 0.3    # the receiver flushes its log every 0.2 s
         rate=$(python3 -c "print('%.0f' % (10000 / ($(last_receipt "$start") - $committed)))")
         echo "drain run $i: $rate deliveries/s (10,000 events, COMMIT to last receipt)"
