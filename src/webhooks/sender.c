@@ -83,6 +83,14 @@
 #define SENDER_HEADER_MAX 4096	/* bytes of an extra header's value */
 #define SENDER_RETRY_AFTER_MAX (24 * 3600)	/* seconds */
 #define SENDER_NAME_MAX 64
+/*
+ * A sync reads up to this many times pgmanage.max_concurrent_deliveries
+ * transfers: those beyond the free slots wait prepared in memory and start
+ * as slots free up, without a sync each (a backlog drains in batches).
+ */
+#define SENDER_PREFETCH 4
+/* results wait at most this long to be recorded while transfers keep going */
+#define SENDER_RESULT_WAIT_MS 100
 
 typedef enum SenderOutcome
 {
@@ -100,6 +108,7 @@ typedef struct SenderTransfer
 	int			attempts;		/* before this one */
 	int			max_attempts;
 	bool		probe;			/* the one probe of an open circuit */
+	bool		started;		/* handed to curl (else prepared, waiting for a slot) */
 	CURL	   *easy;
 	struct curl_slist *headers;
 	char	   *body;
@@ -138,9 +147,15 @@ static PgmProcStatus *sender_status;
 static PgmHttpLoop *sender_loop;
 static MemoryContext sender_cxt;
 
+/* transfers taken from the outbox: started (nstarted of them) or waiting for a slot */
 static SenderTransfer **inflight;
 static int	ninflight = 0;
+static int	nstarted = 0;
 static int	inflight_cap = 0;
+/* slots one endpoint may use, from the last fetch */
+static int	sender_share = 1;
+/* when the oldest result not yet recorded came */
+static TimestampTz results_since = 0;
 
 static SenderResult *results;
 static int	nresults = 0;
@@ -340,7 +355,7 @@ sender_header_ok(const char *name, const char *value)
 static void
 sender_ensure_capacity(void)
 {
-	int			want = pgm_max_concurrent_deliveries;
+	int			want = pgm_max_concurrent_deliveries * SENDER_PREFETCH;
 
 	if (inflight_cap >= want)
 		return;
@@ -517,6 +532,8 @@ sender_done(CURL *easy, CURLcode rc, void *arg)
 	int			i;
 
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &t);
+	if (nresults == 0)
+		results_since = GetCurrentTimestamp();
 	r = &results[nresults++];
 	memset(r, 0, sizeof(*r));
 	r->event_id = t->event_id;
@@ -610,9 +627,12 @@ sender_done(CURL *easy, CURLcode rc, void *arg)
 	for (i = 0; i < ninflight; i++)
 		if (inflight[i] == t)
 		{
-			inflight[i] = inflight[--ninflight];
+			memmove(&inflight[i], &inflight[i + 1], sizeof(SenderTransfer *) * (ninflight - i - 1));
+			ninflight--;
 			break;
 		}
+	if (t->started)
+		nstarted--;
 	curl_easy_reset(easy);
 	if (nidle < inflight_cap)
 		idle_handles[nidle++] = easy;
@@ -621,6 +641,54 @@ sender_done(CURL *easy, CURLcode rc, void *arg)
 	curl_slist_free_all(t->headers);
 	pfree(t->body);
 	pfree(t);
+}
+
+/* a transfer that will not be started: free it, keep its handle */
+static void
+sender_free_transfer(SenderTransfer *t)
+{
+	curl_easy_reset(t->easy);
+	if (nidle < inflight_cap)
+		idle_handles[nidle++] = t->easy;
+	else
+		curl_easy_cleanup(t->easy);
+	curl_slist_free_all(t->headers);
+	pfree(t->body);
+	pfree(t);
+}
+
+/*
+ * Start prepared transfers while slots are free, in the order they were
+ * read, each endpoint within its share (a probe always goes).
+ */
+static void
+sender_start_queued(void)
+{
+	int			i;
+
+	for (i = 0; i < ninflight && nstarted < pgm_max_concurrent_deliveries; i++)
+	{
+		SenderTransfer *t = inflight[i];
+		int			busy = 0;
+		int			j;
+
+		if (t->started)
+			continue;
+		for (j = 0; j < ninflight; j++)
+			if (inflight[j]->started && strcmp(inflight[j]->endpoint, t->endpoint) == 0)
+				busy++;
+		if (busy >= sender_share && !t->probe)
+			continue;
+		t->started = true;
+		nstarted++;
+		if (t->bad_header[0])
+		{
+			sender_done(t->easy, CURLE_BAD_FUNCTION_ARGUMENT, NULL);	/* never sent */
+			i--;				/* sender_done removed it from inflight[] */
+		}
+		else
+			pgm_http_loop_add(sender_loop, t->easy);
+	}
 }
 
 /* ---- the sync transaction ---- */
@@ -980,6 +1048,29 @@ sender_circuit_write(SenderEndpoint *eps, int neps, bool releases_only)
 	}
 }
 
+/* prepared transfers of endpoints now open, disabled or gone are not started */
+static void
+sender_drop_queued(SenderEndpoint *eps, int neps)
+{
+	int			i;
+
+	for (i = 0; i < ninflight; i++)
+	{
+		SenderTransfer *t = inflight[i];
+		SenderEndpoint *ep;
+
+		if (t->started || t->probe)
+			continue;
+		ep = sender_find_endpoint(eps, neps, t->endpoint);
+		if (ep != NULL && ep->enabled && ep->circuit == CIRCUIT_CLOSED)
+			continue;
+		memmove(&inflight[i], &inflight[i + 1], sizeof(SenderTransfer *) * (ninflight - i - 1));
+		ninflight--;
+		i--;
+		sender_free_transfer(t);
+	}
+}
+
 /*
  * Read up to "room" due deliveries that are not in flight and prepare
  * their transfers into *out; return how many.  Endpoints are served in
@@ -1012,6 +1103,7 @@ sender_fetch(SenderEndpoint *eps, int neps, int room, SenderTransfer **out, Time
 		return 0;
 	/* (an open circuit holds one slot at most: it takes no share from the others) */
 	share = Max(1, pgm_max_concurrent_deliveries - Min(Max(nactive, 1) - 1, pgm_max_concurrent_deliveries / 2));
+	sender_share = share;
 
 	/* the due deliveries of one endpoint, from the partial index, then their bodies */
 	snprintf(sql, sizeof(sql),
@@ -1076,9 +1168,11 @@ sender_fetch(SenderEndpoint *eps, int neps, int room, SenderTransfer **out, Time
 			 * half of them), so a slow or dead endpoint never holds the slot
 			 * another one needs, and many idle endpoints do not throttle a
 			 * busy one.  An endpoint at its share is looked at again when one
-			 * of its transfers ends (not "now": that would spin).
+			 * of its transfers ends (not "now": that would spin).  It may
+			 * have SENDER_PREFETCH times its share read ahead (started as
+			 * its slots free up, sender_start_queued).
 			 */
-			take = Min(room - n, share - busy);
+			take = Min(room - n, share * SENDER_PREFETCH - busy);
 			if (take <= 0)
 				continue;
 			limit = take + busy;
@@ -1114,7 +1208,7 @@ sender_fetch(SenderEndpoint *eps, int neps, int room, SenderTransfer **out, Time
 			}
 			continue;			/* nothing pending: the circuit stays as it is */
 		}
-		if ((got == (uint64) limit || i < got) && busy + (n - before) < share)
+		if ((got == (uint64) limit || i < got) && busy + (n - before) < share * SENDER_PREFETCH)
 			*next_due = now;	/* more are due already */
 		else if (got == (uint64) limit || i < got)
 			;					/* at its share: again when a transfer ends */
@@ -1197,8 +1291,9 @@ sender_sync(TimestampTz *next_due)
 				sender_record_results();
 				sender_circuit_write(eps, neps, true);	/* released backlogs: due now */
 			}
-			if (ninflight < pgm_max_concurrent_deliveries)
-				nfresh = sender_fetch(eps, neps, pgm_max_concurrent_deliveries - ninflight, fresh, next_due);
+			sender_drop_queued(eps, neps);
+			if (ninflight < inflight_cap)
+				nfresh = sender_fetch(eps, neps, inflight_cap - ninflight, fresh, next_due);
 			sender_circuit_write(eps, neps, false);
 			sender_wipe_endpoints(eps, neps);
 		}
@@ -1219,16 +1314,7 @@ sender_sync(TimestampTz *next_due)
 	{
 		/* prepared transfers of a failed sync are not started */
 		for (i = 0; i < nfresh; i++)
-		{
-			curl_easy_reset(fresh[i]->easy);
-			if (nidle < inflight_cap)
-				idle_handles[nidle++] = fresh[i]->easy;
-			else
-				curl_easy_cleanup(fresh[i]->easy);
-			curl_slist_free_all(fresh[i]->headers);
-			pfree(fresh[i]->body);
-			pfree(fresh[i]);
-		}
+			sender_free_transfer(fresh[i]);
 		pfree(fresh);
 		return false;
 	}
@@ -1237,14 +1323,9 @@ sender_sync(TimestampTz *next_due)
 	if (found)
 		pgm_child_error_cleared();
 	for (i = 0; i < nfresh; i++)
-	{
 		inflight[ninflight++] = fresh[i];
-		if (fresh[i]->bad_header[0])
-			sender_done(fresh[i]->easy, CURLE_BAD_FUNCTION_ARGUMENT, NULL);	/* never sent */
-		else
-			pgm_http_loop_add(sender_loop, fresh[i]->easy);
-	}
 	pfree(fresh);
+	sender_start_queued();
 	return true;
 }
 
@@ -1296,7 +1377,9 @@ pgm_sender_main(Datum arg)
 		long		curl_ms;
 		int			nev;
 		int			i;
-		int			finished;
+		int			nqueued;
+		bool		refill;
+		bool		record;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -1308,8 +1391,22 @@ pgm_sender_main(Datum arg)
 			woken = true;
 		}
 
-		finished = pgm_http_loop_run(sender_loop, sender_done, NULL);
+		if (pgm_http_loop_run(sender_loop, sender_done, NULL) > 0)
+			sender_start_queued();	/* freed slots: no sync needed to fill them */
 		now = GetCurrentTimestamp();
+
+		/*
+		 * Sync when woken (an event committed), at the poll, to read ahead
+		 * when fewer than a slot's worth of prepared transfers are left and
+		 * more are due, and to record results: once nothing is in flight,
+		 * when half the room is results, or after SENDER_RESULT_WAIT_MS.
+		 */
+		nqueued = ninflight - nstarted;
+		refill = next_due != 0 && now >= next_due && ninflight < inflight_cap &&
+			nqueued < pgm_max_concurrent_deliveries;
+		record = nresults > 0 &&
+			(nstarted == 0 || nresults >= inflight_cap / 2 || refill ||
+			 now >= TimestampTzPlusMilliseconds(results_since, SENDER_RESULT_WAIT_MS));
 
 		if (RecoveryInProgress())
 		{
@@ -1317,11 +1414,9 @@ pgm_sender_main(Datum arg)
 			next_due = 0;
 			next_poll = TimestampTzPlusMilliseconds(now, pgm_naptime_ms);
 		}
-		else if (now >= sync_blocked_until &&
-				 (nresults > 0 || finished > 0 || woken || now >= next_poll ||
-				  (next_due != 0 && now >= next_due)))
+		else if (now >= sync_blocked_until && (woken || now >= next_poll || refill || record))
 		{
-			if (nresults > 0 || ninflight < pgm_max_concurrent_deliveries)
+			if (nresults > 0 || ninflight < inflight_cap)
 			{
 				next_poll = TimestampTzPlusMilliseconds(now, pgm_naptime_ms);
 				if (!sender_sync(&next_due))
@@ -1342,8 +1437,12 @@ pgm_sender_main(Datum arg)
 		/* sleep until the latch, a socket, curl's timer, a due retry or the poll */
 		now = GetCurrentTimestamp();
 		timeout = sender_ms_until(now, next_poll);
-		if (next_due != 0 && ninflight < pgm_max_concurrent_deliveries)
+		if (next_due != 0 && ninflight < inflight_cap &&
+			ninflight - nstarted < pgm_max_concurrent_deliveries)
 			timeout = Min(timeout, sender_ms_until(now, next_due));
+		if (nresults > 0)
+			timeout = Min(timeout, sender_ms_until(now, TimestampTzPlusMilliseconds(results_since,
+																					SENDER_RESULT_WAIT_MS)));
 		curl_ms = pgm_http_loop_timeout(sender_loop);
 		if (curl_ms >= 0)
 			timeout = Min(timeout, curl_ms);
