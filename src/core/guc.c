@@ -91,7 +91,7 @@ const PgmAddrList *pgm_webhook_deny_list = &guc_no_addresses;
 
 /* the sender's circuit breaker: failures in a row that open it (0: off), probe interval */
 int			pgm_webhook_circuit_failures = 5;
-int			pgm_webhook_circuit_probe_interval_ms = 1000;
+int			pgm_webhook_circuit_probe_interval_ms = 500;
 
 /* how often the worker checks the data directory's and pg_wal's filesystems; 0: never */
 int			pgm_disk_check_interval_s = 60;
@@ -566,7 +566,7 @@ pgm_define_gucs(bool preloading)
 							"Delay between two probes of an endpoint whose circuit is open.",
 							"The first success closes the circuit and makes the endpoint's whole backlog due at once.",
 							&pgm_webhook_circuit_probe_interval_ms,
-							1000, 10, 3600 * 1000,
+							500, 10, 3600 * 1000,
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);

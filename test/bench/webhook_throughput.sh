@@ -186,13 +186,20 @@ if has_phase drain; then
             perf_pid=$!
             sleep 0.5
         fi
+        spid=$(psql_ -c "SELECT pid FROM pgm_status() WHERE process = 'sender'")
+        rpid=$(pgrep -f "bench_receiver.py --port $rport" | tail -1)
+        read -r s_cpu0 s_wait0 _ < "/proc/$spid/schedstat"; read -r r_cpu0 r_wait0 _ < "/proc/$rpid/schedstat"
         psql_ -c "SELECT count(pgm_emit_event('bench', NULL, NULL, 'bench')) FROM generate_series(1, 10000)" >/dev/null
         committed=$(now_s)
         wait_ids "$want" 120
+        read -r s_cpu1 s_wait1 _ < "/proc/$spid/schedstat"; read -r r_cpu1 r_wait1 _ < "/proc/$rpid/schedstat"
+        echo "   sender: $(( (s_cpu1 - s_cpu0) / 10000000 )) us CPU per delivery, $(( (s_wait1 - s_wait0) / 1000000 )) ms waiting for a CPU;" \
+             "receiver: $(( (r_cpu1 - r_cpu0) / 10000000 )) us CPU per request, $(( (r_wait1 - r_wait0) / 1000000 )) ms waiting for a CPU;" \
+             "load average $(cut -d' ' -f1 /proc/loadavg)"
         if [ -n "$perf_pid" ]; then
             kill -INT "$perf_pid"; wait "$perf_pid" || true
-            perf report -i "$dir/perf.data" --stdio --no-children --percent-limit 1 2>/dev/null | grep -v '^$' | head -150 > "$PERF"
-            perf report -i "$dir/perf.data" --stdio --children --sort sym --percent-limit 2 -g none 2>/dev/null | grep -v '^$' | head -80 >> "$PERF"
+            perf report -i "$dir/perf.data" --stdio --no-children --percent-limit 1 2>/dev/null | grep -v "^$" | head -150 > "$PERF" || true
+            perf report -i "$dir/perf.data" --stdio --children --sort sym --percent-limit 2 -g none 2>/dev/null | grep -v "^$" | head -80 >> "$PERF" || true
         fi
         sleep 0.3    # the receiver flushes its log every 0.2 s
         rate=$(python3 -c "print('%.0f' % (10000 / ($(last_receipt "$start") - $committed)))")
