@@ -249,7 +249,7 @@ if has_phase blackhole; then
     for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$bport) 2>/dev/null && break; sleep 0.05; done
     psql_ -c "INSERT INTO pgm_endpoint (name, url, enabled) VALUES ('hole', 'http://127.0.0.1:$bport/hook', false)"
     echo "SELECT pgm_emit_event('bench', NULL, NULL, 'bench');" > "$dir/healthy.sql"; chown postgres: "$dir/healthy.sql"
-    # healthy events at 50/s for $1 s; prints "p50 max" (ms) of their commit-to-receipt
+    # healthy events at 50/s for $1 s; prints "p50 p99 max" (ms) of their commit-to-receipt
     healthy_load() {
         local start want
         start=$(( $(wc -l < "$dir/recv.log") + 1 ))
@@ -258,26 +258,26 @@ if has_phase blackhole; then
         want=$(psql_ -c "SELECT count(*) FROM pgm_delivery WHERE endpoint = 'bench'")
         wait_ids "$want" 60
         sleep 0.3
-        stats "$start" | sed -E 's/.*p50=([0-9.]+)ms p99=([0-9.]+)ms max=([0-9.]+)ms.*/\1 \3/'
+        stats "$start" | sed -E 's/.*p50=([0-9.]+)ms p99=([0-9.]+)ms max=([0-9.]+)ms.*/\1 \2 \3/'
     }
-    : > "$dir/hole-base.txt"; : > "$dir/hole-max.txt"; : > "$dir/hole-p50.txt"; : > "$dir/hole-base-p50.txt"
+    for f in hole-base hole-max hole-p50 hole-base-p50 hole-p99 hole-base-p99; do : > "$dir/$f.txt"; done
     for i in $(seq "$RUNS"); do
-        read -r p50 mx < <(healthy_load 5)
-        echo "blackhole run $i, baseline (no black hole): healthy p50 $p50 ms, max $mx ms"
-        echo "$mx" >> "$dir/hole-base.txt"; echo "$p50" >> "$dir/hole-base-p50.txt"
+        read -r p50 p99 mx < <(healthy_load 5)
+        echo "blackhole run $i, baseline (no black hole): healthy p50 $p50 ms, p99 $p99 ms, max $mx ms"
+        echo "$mx" >> "$dir/hole-base.txt"; echo "$p50" >> "$dir/hole-base-p50.txt"; echo "$p99" >> "$dir/hole-base-p99.txt"
         psql_ -c "UPDATE pgm_endpoint SET enabled = true WHERE name = 'hole'" \
               -c "SELECT count(pgm_emit_event('bench', NULL, NULL, 'hole')) FROM generate_series(1, 40)" >/dev/null
         sleep 0.5
-        read -r p50 mx < <(healthy_load 15)
-        echo "blackhole run $i, 40 deliveries hanging on the black hole: healthy p50 $p50 ms, max $mx ms;" \
+        read -r p50 p99 mx < <(healthy_load 15)
+        echo "blackhole run $i, 40 deliveries hanging on the black hole: healthy p50 $p50 ms, p99 $p99 ms, max $mx ms;" \
              "black hole: $(wc -l < "$dir/hole.log") requests so far, circuit" \
              "$(psql_ -c "SELECT circuit || ' after ' || consecutive_failures || ' failures' FROM pgm_endpoint_status() WHERE endpoint = 'hole'")"
-        echo "$mx" >> "$dir/hole-max.txt"; echo "$p50" >> "$dir/hole-p50.txt"
+        echo "$mx" >> "$dir/hole-max.txt"; echo "$p50" >> "$dir/hole-p50.txt"; echo "$p99" >> "$dir/hole-p99.txt"
         psql_ -c "UPDATE pgm_endpoint SET enabled = false WHERE name = 'hole'" \
               -c "DELETE FROM pgm_delivery WHERE endpoint = 'hole'" \
               -c "DELETE FROM pgm_endpoint_circuit WHERE endpoint = 'hole'" >/dev/null
     done
-    echo "blackhole: healthy max with the black hole: $(summary < "$dir/hole-max.txt") ms; p50 $(summary < "$dir/hole-p50.txt") ms"
-    echo "blackhole: healthy max without (baseline): $(summary < "$dir/hole-base.txt") ms; p50 $(summary < "$dir/hole-base-p50.txt") ms"
+    echo "blackhole: healthy with the black hole: max $(summary < "$dir/hole-max.txt"); p99 $(summary < "$dir/hole-p99.txt"); p50 $(summary < "$dir/hole-p50.txt") (ms)"
+    echo "blackhole: healthy without (baseline): max $(summary < "$dir/hole-base.txt"); p99 $(summary < "$dir/hole-base-p99.txt"); p50 $(summary < "$dir/hole-base-p50.txt") (ms)"
     kill "$hole_pid" 2>/dev/null || true
 fi
