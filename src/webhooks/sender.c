@@ -156,6 +156,8 @@ static int	inflight_cap = 0;
 static int	sender_share = 1;
 /* when the oldest result not yet recorded came */
 static TimestampTz results_since = 0;
+/* a result not yet recorded says its endpoint failed (sync at once) */
+static bool results_failed = false;
 
 static SenderResult *results;
 static int	nresults = 0;
@@ -603,6 +605,8 @@ sender_done(CURL *easy, CURLcode rc, void *arg)
 		snprintf(r->error, sizeof(r->error), "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
 	}
 	sender_clean_text(r->error, SENDER_ERROR_MAX);
+	if (r->health < 0)
+		results_failed = true;
 	if (t->probe && r->health < 0)
 	{
 		/*
@@ -678,6 +682,12 @@ sender_start_queued(void)
 			if (inflight[j]->started && strcmp(inflight[j]->endpoint, t->endpoint) == 0)
 				busy++;
 		if (busy >= sender_share && !t->probe)
+			continue;
+		/* its endpoint just failed: wait for the sync that may open its circuit */
+		for (j = 0; j < nresults; j++)
+			if (results[j].health < 0 && strcmp(results[j].endpoint, t->endpoint) == 0)
+				break;
+		if (j < nresults)
 			continue;
 		t->started = true;
 		nstarted++;
@@ -1320,6 +1330,7 @@ sender_sync(TimestampTz *next_due)
 	}
 	/* committed: the results are recorded (or their rows are gone with the extension) */
 	nresults = 0;
+	results_failed = false;
 	if (found)
 		pgm_child_error_cleared();
 	for (i = 0; i < nfresh; i++)
@@ -1399,13 +1410,15 @@ pgm_sender_main(Datum arg)
 		 * Sync when woken (an event committed), at the poll, to read ahead
 		 * when fewer than a slot's worth of prepared transfers are left and
 		 * more are due, and to record results: once nothing is in flight,
-		 * when half the room is results, or after SENDER_RESULT_WAIT_MS.
+		 * when half the room is results, at once when one is a failure (its
+		 * endpoint's circuit may open: its prepared transfers wait for
+		 * that), or after SENDER_RESULT_WAIT_MS.
 		 */
 		nqueued = ninflight - nstarted;
 		refill = next_due != 0 && now >= next_due && ninflight < inflight_cap &&
 			nqueued < pgm_max_concurrent_deliveries;
 		record = nresults > 0 &&
-			(nstarted == 0 || nresults >= inflight_cap / 2 || refill ||
+			(nstarted == 0 || nresults >= inflight_cap / 2 || refill || results_failed ||
 			 now >= TimestampTzPlusMilliseconds(results_since, SENDER_RESULT_WAIT_MS));
 
 		if (RecoveryInProgress())
