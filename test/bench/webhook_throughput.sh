@@ -265,12 +265,13 @@ if has_phase blackhole; then
         read -r p50 p99 mx < <(healthy_load 5)
         echo "blackhole run $i, baseline (no black hole): healthy p50 $p50 ms, p99 $p99 ms, max $mx ms"
         echo "$mx" >> "$dir/hole-base.txt"; echo "$p50" >> "$dir/hole-base-p50.txt"; echo "$p99" >> "$dir/hole-base-p99.txt"
+        hole_before=$(wc -l < "$dir/hole.log")
         psql_ -c "UPDATE pgm_endpoint SET enabled = true WHERE name = 'hole'" \
               -c "SELECT count(pgm_emit_event('bench', NULL, NULL, 'hole')) FROM generate_series(1, 40)" >/dev/null
         sleep 0.5
         read -r p50 p99 mx < <(healthy_load 15)
         echo "blackhole run $i, 40 deliveries hanging on the black hole: healthy p50 $p50 ms, p99 $p99 ms, max $mx ms;" \
-             "black hole: $(wc -l < "$dir/hole.log") requests so far, circuit" \
+             "black hole: $(( $(wc -l < "$dir/hole.log") - hole_before )) requests in this run, circuit" \
              "$(psql_ -c "SELECT circuit || ' after ' || consecutive_failures || ' failures' FROM pgm_endpoint_status() WHERE endpoint = 'hole'")"
         echo "$mx" >> "$dir/hole-max.txt"; echo "$p50" >> "$dir/hole-p50.txt"; echo "$p99" >> "$dir/hole-p99.txt"
         psql_ -c "UPDATE pgm_endpoint SET enabled = false WHERE name = 'hole'" \
