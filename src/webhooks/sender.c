@@ -11,11 +11,25 @@
  *
  * No transfer runs inside a transaction.  A "sync" is one short
  * transaction that records the results of finished transfers (one UPDATE
- * for the batch) and reads the next due deliveries (as many as free slots
- * allow), signing each body; the transfers start after it commits.  A
- * sync runs when the latch was set (an event was committed, an endpoint
- * changed), when transfers finished, when a retry falls due, and at least
+ * for the batch), moves the endpoints' circuits, and reads the next due
+ * deliveries (up to SENDER_PREFETCH times the slots), signing each body;
+ * the transfers start after it commits, as slots are free (the rest wait
+ * prepared in memory and start as transfers end, without a sync).  A sync
+ * runs when the latch was set (an event was committed, an endpoint
+ * changed), when the prepared transfers run low and more are due, to
+ * record results (nothing in flight, half the room, a failure, or
+ * SENDER_RESULT_WAIT_MS), when a retry or a probe falls due, and at least
  * once per naptime.
+ *
+ * Circuit breaker, per endpoint (state in pgm_endpoint_circuit, read and
+ * written in the sync, so it survives restarts and failovers):
+ * closed --N failures in a row--> open --probe due--> half_open (one
+ * probe out) --answer--> closed (its whole backlog due now), --failure-->
+ * open.  A failure: connection, timeout, DNS, TLS, 408, 429, 5xx; any
+ * other answer resets the count.  While open, nothing but the probe goes
+ * and nothing waits in a slot; a failed probe does not count as an attempt
+ * (an open circuit alone never makes a delivery dead) and moves its
+ * delivery's next attempt on, so probes rotate over the backlog.
  *
  * At-least-once: a delivery is marked delivered only after a 2xx was
  * received and recorded; if the process or the server stops before the
