@@ -39,7 +39,7 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM pgm_slow_queries WHERE sta
 my $victim = pgm_session($node, 'victim');
 pgm_run($victim, 'SELECT pg_sleep(60)');
 pgm_wait_active($node, 'victim');
-is($node->safe_psql('postgres', "SELECT count(*) FROM pgm_kill_long('0 s') WHERE application_name = 'victim'"),
+is($node->safe_psql('postgres', "SELECT count(*) FROM pgm_kill_long('1 ms') WHERE application_name = 'victim'"),
 	'1', 'pgm_kill_long cancelled the sleeping session');
 pgm_result($victim);
 pgm_quit($victim);
