@@ -1,8 +1,9 @@
 # pgmanage: PGXS build.
 #
 # The version is written once, in pgmanage.control (default_version); the
-# install script's name, the library's PGM_VERSION (User-Agent, pgm_status)
-# and META.json are derived from it.
+# install script's name and the library's PGM_VERSION (User-Agent,
+# pgm_status) are derived from it; META.json (PGXN, 2.1 -> "2.1.0") and
+# debian/changelog must say it too, which scripts/test.sh checks.
 #
 # C sources live in src/ and its capability folders (see
 # docs/architecture.md); every object depends on the headers it includes

@@ -6,6 +6,11 @@
 #   15: Debian 12 (bookworm), postgresql-15: the host's version, in a chroot
 #       of its own, so a run can install there without touching the host's
 #
+# The 17 chroot also holds bookworm's postgresql-15 (apt sources bookworm,
+# -updates and -security, pinned below trixie so they supply only what
+# trixie lacks): the old server of the pg_upgrade test
+# (test/t/052_pg_upgrade.pl, 15 -> 17), the same minor version as the host's.
+#
 # Both come from the Debian archive this machine already uses (the URI in
 # /etc/apt/sources.list.d/debian.sources).  A chroot is made once per
 # machine, in $PGM_CHROOT_CACHE (default /var/cache/pgmanage), never in the
@@ -56,14 +61,25 @@ pgm_chroot_suite() {
 
 pgm_chroot_dir() { pgm_chroot_suite "$1" >/dev/null && echo "$pgm_chroot_cache/chroot-$1"; }
 
+# pgm_chroot_upgrade_from V: the older major version whose server the chroot
+# of V also holds, for pg_upgrade (empty: none)
+pgm_chroot_upgrade_from() {
+    case "$1" in
+        17) echo 15 ;;
+        *) ;;
+    esac
+}
+
 # What the build and the test suite need inside.  postgresql-V includes the
 # contrib modules (pg_stat_statements) on Debian; PGXS's bitcode wants clang,
 # which pgmanage does not need: builds pass with_llvm=no instead.
 # The time zones the tests use (right/UTC) are in tzdata-legacy since trixie.
 pgm_chroot_packages() {
+    local o
+    o=$(pgm_chroot_upgrade_from "$1")
     echo "postgresql-$1 postgresql-server-dev-$1 libcurl4-openssl-dev make gcc libc6-dev" \
          "libipc-run-perl perl python3 openssl util-linux procps ca-certificates tzdata" \
-         "$([ "$1" -ge 17 ] && echo tzdata-legacy)"
+         "$([ "$1" -ge 17 ] && echo tzdata-legacy)$([ -n "$o" ] && echo " postgresql-$o")"
 }
 
 # The archive this machine uses.
@@ -134,6 +150,29 @@ pgm_chroot_write_apt_conf() {  # DIR SUITE
     cp /etc/resolv.conf "$d/etc/resolv.conf" 2>/dev/null || true
 }
 
+# The older release that supplies the pg_upgrade test's old server: its apt
+# source, pinned at 100 so that it never replaces a package of the chroot's
+# own release and supplies only what that release does not have.
+pgm_chroot_write_upgrade_source() {  # DIR VERSION
+    local d=$1 v=$2 o suite sec s
+    o=$(pgm_chroot_upgrade_from "$v"); [ -n "$o" ] || return 0
+    suite=$(pgm_chroot_suite "$o")
+    # the same suites as the host (point releases and security updates):
+    # the old server's minor version must be the host's, whose headers
+    # build its library (scripts/test-pg.sh, install_old)
+    sec=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /\/debian-security\/?$/) { print $i; exit } }' \
+        /etc/apt/sources.list.d/debian.sources 2>/dev/null)
+    mkdir -p "$d/etc/apt/sources.list.d" "$d/etc/apt/preferences.d"
+    {
+        echo "deb $(pgm_chroot_mirror) $suite main"
+        echo "deb $(pgm_chroot_mirror) $suite-updates main"
+        [ -n "$sec" ] && echo "deb ${sec%/} $suite-security main"
+    } > "$d/etc/apt/sources.list.d/$suite.list"
+    for s in "$suite" "$suite-updates" "$suite-security"; do
+        printf 'Package: *\nPin: release n=%s\nPin-Priority: 100\n\n' "$s"
+    done > "$d/etc/apt/preferences.d/$suite"
+}
+
 pgm_chroot_apt() {  # DIR ARGS...: apt-get inside, non-interactive
     local d=$1; shift
     chroot "$d" /usr/bin/env -i DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 \
@@ -144,6 +183,7 @@ pgm_chroot_apt() {  # DIR ARGS...: apt-get inside, non-interactive
 pgm_chroot_install_packages() {  # DIR VERSION
     local d=$1 v=$2 t0=$SECONDS pkgs
     pkgs=$(pgm_chroot_packages "$v")
+    pgm_chroot_write_upgrade_source "$d" "$v"
     pgm_chroot_log "installing in the chroot: $pkgs"
     # shellcheck disable=SC2086
     pgm_chroot_apt "$d" update >/dev/null &&

@@ -132,7 +132,45 @@ step_install() {
     rc=$?
     [ $rc = 0 ] || tail -20 "$w/install.log"
     record "install into the chroot's PostgreSQL $v$([ $have_sql = no ] && echo ' (library only: no SQL sources)')" $rc
-    [ $rc = 0 ]
+    [ $rc = 0 ] || return 1
+    install_old
+}
+
+# The pg_upgrade test's old server (pgm_chroot_upgrade_from: 15 in the 17
+# chroot, from bookworm) gets this tree too.  The chroot has no headers of
+# it (postgresql-server-dev-15 would pull clang in): the host's PostgreSQL
+# is that same major version, so the tree is built with the host's PGXS
+# and installed into the chroot (DESTDIR).  old_install tells the TAP step.
+old_install=
+install_old() {
+    local o rc pgc
+    o=$(pgm_chroot_upgrade_from "$v")
+    [ -n "$o" ] && [ $have_sql = yes ] || return 0
+    pgc=/usr/lib/postgresql/$o/bin/pg_config
+    if [ ! -x "$croot/usr/lib/postgresql/$o/bin/postgres" ] || [ ! -x "$pgc" ] ||
+       [ ! -d "$(dirname "$pgc")/../lib/pgxs" ] || [ ! -d "/usr/include/postgresql/$o/server" ]; then
+        skip "install for PostgreSQL $o (the pg_upgrade test's old server): needs postgresql-server-dev-$o on the host"
+        return 0
+    fi
+    # an extension built with newer minor-release headers may not load into
+    # an older server (15.20's htup_details.h calls heap_datum_check, which
+    # 15.18 lacks): the chroot's server must be the host's minor version
+    local hv cv
+    hv=$("$pgc" --version); cv=$(in_root "/usr/lib/postgresql/$o/bin/postgres" --version)
+    if [ "$(echo "$hv" | awk '{print $2}')" != "$(echo "$cv" | awk '{print $3}')" ]; then
+        skip "install for PostgreSQL $o (the pg_upgrade test's old server): the host has $hv, the chroot $cv"
+        return 0
+    fi
+    mkdir -p "$w/src-$o"
+    tar -C "$w/src" --exclude='*.o' --exclude='*.so' --exclude='*.bc' --exclude='*.d' \
+        --exclude='./src/sql/pgmanage--*.sql' -cf - . | tar -C "$w/src-$o" -xf -
+    { make -s -C "$w/src-$o" -j2 PG_CONFIG="$pgc" with_llvm=no COPT="$warnflags" &&
+      make -s -C "$w/src-$o" PG_CONFIG="$pgc" with_llvm=no DESTDIR="$croot" install; } > "$w/install-$o.log" 2>&1
+    rc=$?
+    [ $rc = 0 ] || tail -20 "$w/install-$o.log"
+    record "install into the chroot's PostgreSQL $o (the pg_upgrade test's old server)" $rc
+    [ $rc = 0 ] && old_install=/usr/lib/postgresql/$o
+    return 0
 }
 
 step_preload() {
@@ -214,7 +252,7 @@ step_tap() {
         # TESTDATADIR, TESTLOGDIR: what PGXS's prove_installcheck sets on 16+
         # (absolute paths; 15 derives the same from TESTDIR)
         in_pg env TESTDIR="$cw/tap/${name%.pl}" PG_REGRESS="$pg_regress" PGM_SRC="$cw/src" \
-            PGM_PGINST_SKIP="$pginst_skip" \
+            PGM_PGINST_SKIP="$pginst_skip" PGM_OLD_INSTALL="$old_install" \
             TESTDATADIR="$cw/tap/${name%.pl}/tmp_check" TESTLOGDIR="$cw/tap/${name%.pl}/tmp_check/log" \
             sh -c 'cd "$TESTDIR" && echo $$ > tap.pid &&
                    exec timeout 600 prove -I "$0/test/perl" -I "$PGM_SRC/test/perl" "$1"' \

@@ -8,6 +8,8 @@
 #   scripts/test.sh              # everything
 #   PGM_TAP_FILTER=010 scripts/test.sh   # only TAP files whose name matches
 #   KEEP=1 scripts/test.sh       # keep the scratch directory for inspection
+#   PGM_CLIENTS=1 scripts/test.sh   # also every client driver (test/clients/run.sh; CI)
+#   PGM_DEB=0 scripts/test.sh    # without the Debian package step (full runs have it)
 #   scripts/test.sh --pg 17      # the same suite on PostgreSQL 17 (or 18), in
 #                                # its chroot (scripts/test-pg.sh; made if missing)
 #   scripts/test.sh --pg 15      # the machine's own PostgreSQL: the same as no --pg
@@ -100,6 +102,34 @@ record() {  # record NAME STATUS
 "$PGM_ROOT/scripts/layout-check.sh" "$work/src" > "$work/layout.log" 2>&1
 rc=$?; record "layout: dependencies run one way" $rc
 [ $rc = 0 ] || grep -v '^ok ' "$work/layout.log"
+
+# 0b. the version is written once: META.json (PGXN) and debian/changelog must
+#     say pgmanage.control's default_version (2.1 -> META.json's 2.1.0)
+python3 - "$work/src" > "$work/meta.log" 2>&1 <<'EOF'
+import json, re, sys, os
+root = sys.argv[1]
+ctl = open(os.path.join(root, "pgmanage.control")).read()
+ver = re.search(r"^default_version\s*=\s*'([^']+)'", ctl, re.M).group(1)
+comment = re.search(r"^comment\s*=\s*'([^']+)'", ctl, re.M).group(1)
+semver = ver + ".0" * (2 - ver.count("."))
+meta = json.load(open(os.path.join(root, "META.json")))
+deb = re.match(r"\S+ \(([^)]+)\)", open(os.path.join(root, "debian/changelog")).readline()).group(1)
+p = meta["provides"]["pgmanage"]
+checks = [("META.json version", meta["version"], semver),
+          ("META.json provides.pgmanage.version", p["version"], semver),
+          ("META.json abstract", meta["abstract"], comment),
+          ("META.json name", meta["name"], "pgmanage"),
+          ("META.json meta-spec", meta["meta-spec"]["version"], "1.0.0"),
+          ("META.json prereqs PostgreSQL", meta["prereqs"]["runtime"]["requires"]["PostgreSQL"], "15.0.0"),
+          ("META.json provides file exists", os.path.exists(os.path.join(root, p["file"])), True),
+          ("debian/changelog version", deb.rsplit("-", 1)[0], ver)]
+bad = [c for c in checks if c[1] != c[2]]
+for name, got, want in bad:
+    print(f"{name}: {got!r}, pgmanage.control says {want!r}")
+sys.exit(1 if bad else 0)
+EOF
+rc=$?; record "meta: META.json and debian/changelog say version $(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" "$work/src/pgmanage.control")" $rc
+[ $rc = 0 ] || cat "$work/meta.log"
 
 # 1. unit tests and the fuzz smoke run (pure C, no server)
 for t in "$work"/src/test/unit/run.sh; do
@@ -198,6 +228,38 @@ for name in "${tap_tests[@]}"; do
         done
     fi
 done
+
+# 4. the Debian package (scripts/deb.sh --check): built from this tree,
+#    dpkg -i, CREATE EXTENSION from it (debian/tests/create-extension),
+#    dpkg --purge, and the build installed above put back byte for byte.
+#    In full runs (no PGM_TAP_FILTER) or with PGM_DEB=1; PGM_DEB=0: never.
+if [ "${PGM_DEB:-}" = 1 ] || { [ -z "${PGM_TAP_FILTER:-}" ] && [ "${PGM_DEB:-}" != 0 ]; }; then
+    "$work/src/scripts/deb.sh" --check -o "$work/deb" > "$work/deb.log" 2>&1 9>&-
+    rc=$?
+    while read -r status name; do
+        record "$name" "$([ "$status" = ok ] && echo 0 || echo 1)"
+    done < <(sed -nE 's/^(ok|FAILED) +(deb: .*)/\1 \2/p' "$work/deb.log")
+    grep -E '^skip ' "$work/deb.log"
+    if [ $rc != 0 ]; then
+        grep -q -E '^(ok|FAILED|skip) +deb:' "$work/deb.log" || record "deb: scripts/deb.sh --check" 1
+        grep -v -E '^(ok|skip) ' "$work/deb.log" | tail -40
+    fi
+fi
+
+# 5. every client of the handbook (test/clients/run.sh: psql, Python, Node.js,
+#    PHP, Go, Java) against the build installed above; PGM_CLIENTS=1 (CI)
+if [ "${PGM_CLIENTS:-}" = 1 ]; then
+    "$work/src/test/clients/run.sh" > "$work/clients.log" 2>&1 9>&-
+    rc=$?
+    while read -r status name; do
+        record "$name" "$([ "$status" = ok ] && echo 0 || echo 1)"
+    done < <(sed -nE 's/^(ok|FAILED) +(clients: .*)/\1 \2/p' "$work/clients.log")
+    grep -E '^skip ' "$work/clients.log"
+    if [ $rc != 0 ]; then
+        grep -q -E '^(ok|FAILED) +clients:' "$work/clients.log" || record "clients: test/clients/run.sh" 1
+        grep -v -E '^(ok|skip) ' "$work/clients.log" | tail -60
+    fi
+fi
 
 echo
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"

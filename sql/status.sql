@@ -1,9 +1,12 @@
 -- pgm_status(): the launcher and the worker, from shared memory.
--- wait (at most 30 s) until the worker has found the extension in this database
+-- wait (at most 30 s) until the worker has found the extension in this
+-- database and every process has woken once (the sender's first wake can
+-- come after the worker's)
 DO $$
 BEGIN
   FOR i IN 1..300 LOOP
-    EXIT WHEN (SELECT extension_found FROM pgm_status() WHERE process = 'worker');
+    EXIT WHEN (SELECT extension_found FROM pgm_status() WHERE process = 'worker')
+          AND (SELECT bool_and(last_wake IS NOT NULL) FROM pgm_status());
     PERFORM pg_sleep(0.1);
   END LOOP;
 END $$;

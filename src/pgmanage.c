@@ -17,6 +17,7 @@
  * shared_preload_libraries; the report functions work without it, since
  * they need nothing from here but the library being loaded, and the rest
  * says so (ERROR 55000, or a NOTICE for a policy that will not be enforced).
+ * In pg_upgrade's servers (binary-upgrade mode) only the settings exist.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -77,6 +78,19 @@ _PG_init(void)
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
+
+	/*
+	 * pg_upgrade runs both servers in binary-upgrade mode (-b) while it
+	 * restores the schema: no process of ours may connect and write into
+	 * tables being restored, and no hook is needed.  The settings above stay
+	 * defined, so postgresql.conf's pgmanage.* lines are still valid.
+	 */
+	if (IsBinaryUpgrade)
+	{
+		ereport(LOG,
+				(errmsg("pgmanage: binary-upgrade mode (pg_upgrade): no pgmanage process, hook or shared memory in this server")));
+		return;
+	}
 
 	/* shared memory: core's process registry, then each capability's */
 	pgm_shmem_install_hooks();
