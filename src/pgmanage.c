@@ -46,8 +46,8 @@ void		_PG_init(void);
 static const PgmDuty duties[] = {
 	{.name = "timeout policies", .primary_only = false,
 	 .run = pgm_policy_duty, .disabled = pgm_policy_clear},
-	{.name = "kill log", .primary_only = true, .run = pgm_kill_log_duty},
-	{.name = "slow queries", .primary_only = true, .run = pgm_slow_queries_duty},
+	{.name = "kill log", .primary_only = true, .run = pgm_kill_log_duty, .at_shutdown = true},
+	{.name = "slow queries", .primary_only = true, .run = pgm_slow_queries_duty, .at_shutdown = true},
 	{.name = "pg_stat_statements history", .primary_only = true, .run = pgm_pgss_history_duty},
 	{.name = "alerts", .primary_only = true, .run = pgm_alerts_duty},
 	{.name = "jobs", .primary_only = true, .run = pgm_jobs_duty},

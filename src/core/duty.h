@@ -36,7 +36,12 @@ typedef struct PgmDuty
 	void		(*run) (PgmDutyContext *ctx);
 	/* the extension is missing: drop what the duty derived from it (may be NULL) */
 	void		(*disabled) (void);
+	/* run once more when the worker stops on SIGTERM (it empties shared memory) */
+	bool		at_shutdown;
 } PgmDuty;
+
+/* the final pass at SIGTERM: each at_shutdown duty with this statement_timeout */
+#define PGM_SHUTDOWN_DRAIN_TIMEOUT_MS 5000
 
 /* core/worker.c: duties run in the order they were added */
 extern void pgm_worker_add_duty(const PgmDuty *duty);

@@ -89,6 +89,10 @@ static const PgmAddrList guc_no_addresses = {0};
 const PgmAddrList *pgm_webhook_allow_list = &guc_no_addresses;
 const PgmAddrList *pgm_webhook_deny_list = &guc_no_addresses;
 
+/* the sender's circuit breaker: failures in a row that open it (0: off), probe interval */
+int			pgm_webhook_circuit_failures = 5;
+int			pgm_webhook_circuit_probe_interval_ms = 500;
+
 /* how often the worker checks the data directory's and pg_wal's filesystems; 0: never */
 int			pgm_disk_check_interval_s = 60;
 
@@ -542,6 +546,30 @@ pgm_define_gucs(bool preloading)
 							 PGC_SIGHUP,
 							 0,
 							 NULL, NULL, NULL);
+
+	/*
+	 * The webhook sender's circuit breaker (webhooks/sender.c): after this
+	 * many failed attempts in a row (connection, timeout, 408, 429, 5xx) an
+	 * endpoint's circuit opens and only one probe at a time goes to it,
+	 * every probe interval; 0 turns the breaker off.
+	 */
+	DefineCustomIntVariable("pgmanage.webhook_circuit_failures",
+							"Failed webhook attempts in a row that open an endpoint's circuit (0: no circuit breaker).",
+							"While the circuit is open, the endpoint's deliveries wait (they are never made dead by it) and one probe at a time goes to it every pgmanage.webhook_circuit_probe_interval.",
+							&pgm_webhook_circuit_failures,
+							5, 0, 1000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.webhook_circuit_probe_interval",
+							"Delay between two probes of an endpoint whose circuit is open.",
+							"The first success closes the circuit and makes the endpoint's whole backlog due at once.",
+							&pgm_webhook_circuit_probe_interval_ms,
+							500, 10, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgmanage");
 }

@@ -41,6 +41,8 @@ extern int	pgm_max_concurrent_deliveries;
 extern int	pgm_webhook_retention_min;
 extern int	pgm_webhook_retry_min_ms;
 extern int	pgm_webhook_retry_max_s;
+extern int	pgm_webhook_circuit_failures;
+extern int	pgm_webhook_circuit_probe_interval_ms;
 /*
  * pgmanage.webhook_allow_addresses / webhook_deny_addresses, parsed by the
  * check hook: address ranges (IPv4 in family 4, IPv6 in family 6, addr in

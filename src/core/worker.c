@@ -18,6 +18,13 @@
  * of the pass run.  After each pass, outside any transaction, the worker
  * reports its table statistics (pgstat_report_stat), as a backend does when
  * it goes idle, so pg_stat_user_tables and autovacuum see its writes.
+ *
+ * SIGTERM (a clean shutdown, pg_terminate_backend, the launcher or DROP
+ * DATABASE stopping it) ends the pass after the duty in progress, then runs
+ * the at_shutdown duties once more (what shared memory still holds: the
+ * slow-query ring, queued kill records), each bounded by
+ * PGM_SHUTDOWN_DRAIN_TIMEOUT_MS, and exits.  An immediate shutdown or a
+ * crash loses what the rings held.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -176,6 +183,8 @@ worker_pass(TimestampTz now)
 	for (i = 0; i < nduties; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
+		if (ShutdownRequestPending)
+			break;				/* worker_stop() drains what is left */
 		if (worker_duties[i]->primary_only && ctx.standby)
 			continue;
 		worker_run_duty(worker_duties[i], &ctx);
@@ -184,18 +193,46 @@ worker_pass(TimestampTz now)
 	pgm_process_report_stats();
 }
 
+/* SIGTERM: the at_shutdown duties once more (bounded), then exit */
+static void
+worker_stop(void)
+{
+	char		problem[PGM_ERROR_LEN];
+	PgmDutyContext ctx;
+	int			i;
+
+	if (!RecoveryInProgress() && worker_find_extension(problem, sizeof(problem)))
+	{
+		SetConfigOption("statement_timeout", CppAsString2(PGM_SHUTDOWN_DRAIN_TIMEOUT_MS),
+						PGC_SUSET, PGC_S_OVERRIDE);
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.now = GetCurrentTimestamp();
+		ctx.config_generation = config_generation;
+		for (i = 0; i < nduties; i++)
+			if (worker_duties[i]->at_shutdown)
+				worker_run_duty(worker_duties[i], &ctx);
+		pgstat_report_activity(STATE_IDLE, NULL);
+		pgm_process_report_stats();
+	}
+	proc_exit(0);
+}
+
 void
 pgm_worker_main(Datum arg)
 {
 	PgmProcStatus *st = pgm_child_start(PGM_CHILD_WORKER, "pgmanage worker");
 
 	strlcpy(worker_dbname, st->database, NAMEDATALEN);
+	/* SIGTERM: finish the duty in progress, drain shared memory, exit (worker_stop) */
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 
 	for (;;)
 	{
 		TimestampTz now;
 
 		CHECK_FOR_INTERRUPTS();
+		if (ShutdownRequestPending)
+			worker_stop();
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
@@ -208,6 +245,8 @@ pgm_worker_main(Datum arg)
 		LWLockRelease(pgm_shared->lock);
 
 		worker_pass(now);
+		if (ShutdownRequestPending)
+			continue;
 
 		/* at least once a second: captured slow statements wait in the ring */
 		(void) WaitLatch(MyLatch,

@@ -11,11 +11,25 @@
  *
  * No transfer runs inside a transaction.  A "sync" is one short
  * transaction that records the results of finished transfers (one UPDATE
- * for the batch) and reads the next due deliveries (as many as free slots
- * allow), signing each body; the transfers start after it commits.  A
- * sync runs when the latch was set (an event was committed, an endpoint
- * changed), when transfers finished, when a retry falls due, and at least
+ * for the batch), moves the endpoints' circuits, and reads the next due
+ * deliveries (up to SENDER_PREFETCH times the slots), signing each body;
+ * the transfers start after it commits, as slots are free (the rest wait
+ * prepared in memory and start as transfers end, without a sync).  A sync
+ * runs when the latch was set (an event was committed, an endpoint
+ * changed), when the prepared transfers run low and more are due, to
+ * record results (nothing in flight, half the room, a failure, or
+ * SENDER_RESULT_WAIT_MS), when a retry or a probe falls due, and at least
  * once per naptime.
+ *
+ * Circuit breaker, per endpoint (state in pgm_endpoint_circuit, read and
+ * written in the sync, so it survives restarts and failovers):
+ * closed --N failures in a row--> open --probe due--> half_open (one
+ * probe out) --answer--> closed (its whole backlog due now), --failure-->
+ * open.  A failure: connection, timeout, DNS, TLS, 408, 429, 5xx; any
+ * other answer resets the count.  While open, nothing but the probe goes
+ * and nothing waits in a slot; a failed probe does not count as an attempt
+ * (an open circuit alone never makes a delivery dead) and moves its
+ * delivery's next attempt on, so probes rotate over the backlog.
  *
  * At-least-once: a delivery is marked delivered only after a 2xx was
  * received and recorded; if the process or the server stops before the
@@ -83,6 +97,14 @@
 #define SENDER_HEADER_MAX 4096	/* bytes of an extra header's value */
 #define SENDER_RETRY_AFTER_MAX (24 * 3600)	/* seconds */
 #define SENDER_NAME_MAX 64
+/*
+ * A sync reads up to this many times pgmanage.max_concurrent_deliveries
+ * transfers: those beyond the free slots wait prepared in memory and start
+ * as slots free up, without a sync each (a backlog drains in batches).
+ */
+#define SENDER_PREFETCH 4
+/* results wait at most this long to be recorded while transfers keep going */
+#define SENDER_RESULT_WAIT_MS 100
 
 typedef enum SenderOutcome
 {
@@ -99,6 +121,8 @@ typedef struct SenderTransfer
 	char		endpoint[SENDER_NAME_MAX];
 	int			attempts;		/* before this one */
 	int			max_attempts;
+	bool		probe;			/* the one probe of an open circuit */
+	bool		started;		/* handed to curl (else prepared, waiting for a slot) */
 	CURL	   *easy;
 	struct curl_slist *headers;
 	char	   *body;
@@ -126,6 +150,8 @@ typedef struct SenderResult
 	TimestampTz next_at;		/* OUTCOME_RETRY */
 	int			http_status;	/* 0: none */
 	char		error[SENDER_ERROR_MAX + 1];	/* "": none */
+	bool		counts;			/* counts as an attempt (not a failed probe) */
+	int			health;			/* the endpoint: 1 answered, -1 failed, 0 unknown */
 } SenderResult;
 
 /* wait event of the sender's one wait (named on 17+, core/compat.h) */
@@ -135,9 +161,17 @@ static PgmProcStatus *sender_status;
 static PgmHttpLoop *sender_loop;
 static MemoryContext sender_cxt;
 
+/* transfers taken from the outbox: started (nstarted of them) or waiting for a slot */
 static SenderTransfer **inflight;
 static int	ninflight = 0;
+static int	nstarted = 0;
 static int	inflight_cap = 0;
+/* slots one endpoint may use, from the last fetch */
+static int	sender_share = 1;
+/* when the oldest result not yet recorded came */
+static TimestampTz results_since = 0;
+/* a result not yet recorded says its endpoint failed (sync at once) */
+static bool results_failed = false;
 
 static SenderResult *results;
 static int	nresults = 0;
@@ -337,7 +371,7 @@ sender_header_ok(const char *name, const char *value)
 static void
 sender_ensure_capacity(void)
 {
-	int			want = pgm_max_concurrent_deliveries;
+	int			want = pgm_max_concurrent_deliveries * SENDER_PREFETCH;
 
 	if (inflight_cap >= want)
 		return;
@@ -514,6 +548,8 @@ sender_done(CURL *easy, CURLcode rc, void *arg)
 	int			i;
 
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &t);
+	if (nresults == 0)
+		results_since = GetCurrentTimestamp();
 	r = &results[nresults++];
 	memset(r, 0, sizeof(*r));
 	r->event_id = t->event_id;
@@ -527,6 +563,8 @@ sender_done(CURL *easy, CURLcode rc, void *arg)
 		rc = CURLE_OK;
 
 	r->outcome = OUTCOME_DEAD;
+	r->counts = true;
+	r->health = 0;				/* our own refusals say nothing of the endpoint */
 	if (t->bad_header[0])
 	{
 		retry = true;
@@ -555,11 +593,14 @@ sender_done(CURL *easy, CURLcode rc, void *arg)
 	else if (rc == CURLE_OK && http >= 200 && http < 300)
 	{
 		r->outcome = OUTCOME_DELIVERED;
+		r->health = 1;
 		retry = false;
 	}
 	else if (rc == CURLE_OK)
 	{
 		retry = (http == 408 || http == 429 || (http >= 500 && http < 600));
+		/* an endpoint that answers 4xx is up (the event is at fault), one that answers 5xx is not */
+		r->health = retry ? -1 : 1;
 		if (http >= 300 && http < 400)
 			snprintf(r->error, sizeof(r->error), "HTTP %ld: redirect not followed (follow_redirects is off)", http);
 		else
@@ -573,10 +614,27 @@ sender_done(CURL *easy, CURLcode rc, void *arg)
 	else
 	{
 		retry = sender_retryable_curl_error(rc);
+		/* refused, reset, timed out, not resolved, TLS: the endpoint is not reachable */
+		r->health = retry ? -1 : 0;
 		snprintf(r->error, sizeof(r->error), "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
 	}
 	sender_clean_text(r->error, SENDER_ERROR_MAX);
-	if (r->outcome != OUTCOME_DELIVERED && retry && t->attempts + 1 < t->max_attempts)
+	if (r->health < 0)
+		results_failed = true;
+	if (t->probe && r->health < 0)
+	{
+		/*
+		 * A failed probe of an open circuit: the endpoint is still down,
+		 * which says nothing of this event.  It does not count as an
+		 * attempt (an open circuit alone never makes a delivery dead); its
+		 * next attempt moves on, so the next probe takes another delivery.
+		 */
+		r->outcome = OUTCOME_RETRY;
+		r->counts = false;
+		r->next_at = TimestampTzPlusMilliseconds(r->at,
+												 sender_backoff_ms(t->attempts + 1, (int64) retry_after));
+	}
+	else if (r->outcome != OUTCOME_DELIVERED && retry && t->attempts + 1 < t->max_attempts)
 	{
 		r->outcome = OUTCOME_RETRY;
 		r->next_at = TimestampTzPlusMilliseconds(r->at,
@@ -587,9 +645,12 @@ sender_done(CURL *easy, CURLcode rc, void *arg)
 	for (i = 0; i < ninflight; i++)
 		if (inflight[i] == t)
 		{
-			inflight[i] = inflight[--ninflight];
+			memmove(&inflight[i], &inflight[i + 1], sizeof(SenderTransfer *) * (ninflight - i - 1));
+			ninflight--;
 			break;
 		}
+	if (t->started)
+		nstarted--;
 	curl_easy_reset(easy);
 	if (nidle < inflight_cap)
 		idle_handles[nidle++] = easy;
@@ -598,6 +659,60 @@ sender_done(CURL *easy, CURLcode rc, void *arg)
 	curl_slist_free_all(t->headers);
 	pfree(t->body);
 	pfree(t);
+}
+
+/* a transfer that will not be started: free it, keep its handle */
+static void
+sender_free_transfer(SenderTransfer *t)
+{
+	curl_easy_reset(t->easy);
+	if (nidle < inflight_cap)
+		idle_handles[nidle++] = t->easy;
+	else
+		curl_easy_cleanup(t->easy);
+	curl_slist_free_all(t->headers);
+	pfree(t->body);
+	pfree(t);
+}
+
+/*
+ * Start prepared transfers while slots are free, in the order they were
+ * read, each endpoint within its share (a probe always goes).
+ */
+static void
+sender_start_queued(void)
+{
+	int			i;
+
+	for (i = 0; i < ninflight && nstarted < pgm_max_concurrent_deliveries; i++)
+	{
+		SenderTransfer *t = inflight[i];
+		int			busy = 0;
+		int			j;
+
+		if (t->started)
+			continue;
+		for (j = 0; j < ninflight; j++)
+			if (inflight[j]->started && strcmp(inflight[j]->endpoint, t->endpoint) == 0)
+				busy++;
+		if (busy >= sender_share && !t->probe)
+			continue;
+		/* its endpoint just failed: wait for the sync that may open its circuit */
+		for (j = 0; j < nresults; j++)
+			if (results[j].health < 0 && strcmp(results[j].endpoint, t->endpoint) == 0)
+				break;
+		if (j < nresults)
+			continue;
+		t->started = true;
+		nstarted++;
+		if (t->bad_header[0])
+		{
+			sender_done(t->easy, CURLE_BAD_FUNCTION_ARGUMENT, NULL);	/* never sent */
+			i--;				/* sender_done removed it from inflight[] */
+		}
+		else
+			pgm_http_loop_add(sender_loop, t->easy);
+	}
 }
 
 /* ---- the sync transaction ---- */
@@ -629,9 +744,10 @@ sender_record_results(void)
 	bool	   *next_nulls = palloc(sizeof(bool) * nresults);
 	bool	   *http_nulls = palloc(sizeof(bool) * nresults);
 	bool	   *err_nulls = palloc(sizeof(bool) * nresults);
-	Oid			types[7] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
-	TIMESTAMPTZARRAYOID, INT4ARRAYOID, TEXTARRAYOID};
-	Datum		values[7];
+	Datum	   *cnts = palloc(sizeof(Datum) * nresults);
+	Oid			types[8] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
+	TIMESTAMPTZARRAYOID, INT4ARRAYOID, TEXTARRAYOID, INT4ARRAYOID};
+	Datum		values[8];
 	char		sql[1536];
 	int			i;
 
@@ -651,6 +767,7 @@ sender_record_results(void)
 		/* curl's messages are ASCII; keep only what the database encoding accepts */
 		errs[i] = CStringGetTextDatum(r->error);
 		err_nulls[i] = (r->error[0] == '\0');
+		cnts[i] = Int32GetDatum(r->counts ? 1 : 0);
 	}
 	values[0] = PointerGetDatum(sender_array(ids, NULL, nresults, INT8OID));
 	values[1] = PointerGetDatum(sender_array(eps, NULL, nresults, TEXTOID));
@@ -659,28 +776,41 @@ sender_record_results(void)
 	values[4] = PointerGetDatum(sender_array(nexts, next_nulls, nresults, TIMESTAMPTZOID));
 	values[5] = PointerGetDatum(sender_array(https, http_nulls, nresults, INT4OID));
 	values[6] = PointerGetDatum(sender_array(errs, err_nulls, nresults, TEXTOID));
+	values[7] = PointerGetDatum(sender_array(cnts, NULL, nresults, INT4OID));
 
 	snprintf(sql, sizeof(sql),
 			 "UPDATE " PGM_SCHEMA ".pgm_delivery d SET status = r.status,"
-			 " attempts = d.attempts OPERATOR(pg_catalog.+) 1,"
+			 " attempts = d.attempts OPERATOR(pg_catalog.+) r.counts,"
 			 " last_attempt_at = r.at,"
 			 " next_attempt_at = COALESCE(r.next_at, d.next_attempt_at),"
 			 " last_http_status = r.http,"
 			 " last_error = r.err,"
 			 " delivered_at = CASE WHEN r.status OPERATOR(pg_catalog.=) 'delivered' THEN r.at END"
 			  " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
-			 "  pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7))"
-			 "  AS r(event_id, endpoint, status, at, next_at, http, err)"
+			 "  pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7),"
+			 "  pg_catalog.unnest($8))"
+			 "  AS r(event_id, endpoint, status, at, next_at, http, err, counts)"
 			 " WHERE d.event_id OPERATOR(pg_catalog.=) r.event_id AND d.endpoint OPERATOR(pg_catalog.=) r.endpoint"
 			 " AND d.status OPERATOR(pg_catalog.=) 'pending'");
-	if (SPI_execute_with_args(sql, 7, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+	if (SPI_execute_with_args(sql, 8, types, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update pgm_delivery");
 }
 
-/* an enabled endpoint, as read at the start of a fetch */
+/* circuit states (pgm_endpoint_circuit.circuit) */
+typedef enum SenderCircuit
+{
+	CIRCUIT_CLOSED,
+	CIRCUIT_OPEN,
+	CIRCUIT_HALF_OPEN
+} SenderCircuit;
+
+static const char *const sender_circuit_names[] = {"closed", "open", "half_open"};
+
+/* an endpoint with its circuit, as read at the start of a sync */
 typedef struct SenderEndpoint
 {
 	char	   *name;
+	bool		enabled;
 	char	   *url;
 	char	   *secret;
 	int64		timeout_ms;
@@ -690,6 +820,15 @@ typedef struct SenderEndpoint
 	bool		follow;
 	char	   *ca_file;		/* or NULL */
 	int			max_attempts;
+	/* its circuit (no row: closed) */
+	SenderCircuit circuit;
+	int			failures;		/* consecutive failed attempts */
+	TimestampTz opened_at;		/* 0: NULL */
+	TimestampTz next_probe_at;	/* 0: NULL */
+	TimestampTz last_failure_at;	/* 0: NULL */
+	char		last_error[SENDER_ERROR_MAX + 1];
+	bool		dirty;			/* to be written back */
+	bool		release;		/* closed again: make its backlog due now */
 } SenderEndpoint;
 
 static int	sender_rotation = 0;
@@ -714,21 +853,265 @@ sender_text_array(Datum d, char ***out, int *n)
 		(*out)[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
 }
 
+static TimestampTz
+sender_ts_or_zero(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? 0 : DatumGetTimestampTz(d);
+}
+
+/* every endpoint with its circuit, by name */
+static SenderEndpoint *
+sender_read_endpoints(int *neps)
+{
+	SenderEndpoint *eps;
+	uint64		i;
+	bool		isnull;
+
+	if (SPI_execute("SELECT ep.name, ep.url, ep.secret,"
+					" (pg_catalog.date_part('epoch', ep.timeout) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8,"
+					" ARRAY(SELECT h.key FROM pg_catalog.jsonb_each_text(ep.headers) h ORDER BY h.key),"
+					" ARRAY(SELECT h.value FROM pg_catalog.jsonb_each_text(ep.headers) h ORDER BY h.key),"
+					" ep.follow_redirects, ep.ca_file, ep.max_attempts, ep.enabled,"
+					" c.circuit, c.consecutive_failures, c.opened_at, c.next_probe_at, c.last_failure_at,"
+					" c.last_error"
+					" FROM " PGM_SCHEMA ".pgm_endpoint ep"
+					" LEFT JOIN " PGM_SCHEMA ".pgm_endpoint_circuit c ON c.endpoint OPERATOR(pg_catalog.=) ep.name"
+					" ORDER BY ep.name", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pgm_endpoint");
+	*neps = (int) SPI_processed;
+	eps = palloc0(sizeof(SenderEndpoint) * Max(*neps, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		SenderEndpoint *ep = &eps[i];
+		char	   *circuit;
+		char	   *err;
+
+		ep->name = sender_value(tup, desc, 1);
+		ep->url = sender_value(tup, desc, 2);
+		ep->secret = sender_value(tup, desc, 3);
+		ep->timeout_ms = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+		sender_text_array(SPI_getbinval(tup, desc, 5, &isnull), &ep->hnames, &ep->nheaders);
+		sender_text_array(SPI_getbinval(tup, desc, 6, &isnull), &ep->hvalues, &ep->nheaders);
+		ep->follow = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+		ep->ca_file = sender_value(tup, desc, 8);
+		ep->max_attempts = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
+		ep->enabled = DatumGetBool(SPI_getbinval(tup, desc, 10, &isnull));
+		circuit = sender_value(tup, desc, 11);
+		ep->circuit = circuit == NULL ? CIRCUIT_CLOSED :
+			strcmp(circuit, "open") == 0 ? CIRCUIT_OPEN :
+			strcmp(circuit, "half_open") == 0 ? CIRCUIT_HALF_OPEN : CIRCUIT_CLOSED;
+		ep->failures = DatumGetInt32(SPI_getbinval(tup, desc, 12, &isnull));
+		if (isnull)
+			ep->failures = 0;
+		ep->opened_at = sender_ts_or_zero(tup, desc, 13);
+		ep->next_probe_at = sender_ts_or_zero(tup, desc, 14);
+		ep->last_failure_at = sender_ts_or_zero(tup, desc, 15);
+		err = sender_value(tup, desc, 16);
+		strlcpy(ep->last_error, err ? err : "", sizeof(ep->last_error));
+		/* the breaker turned off: every circuit is closed */
+		if (pgm_webhook_circuit_failures == 0 && ep->circuit != CIRCUIT_CLOSED)
+		{
+			ep->circuit = CIRCUIT_CLOSED;
+			ep->opened_at = ep->next_probe_at = 0;
+			ep->dirty = ep->release = true;
+		}
+	}
+	return eps;
+}
+
+static SenderEndpoint *
+sender_find_endpoint(SenderEndpoint *eps, int neps, const char *name)
+{
+	int			lo = 0;
+	int			hi = neps - 1;
+
+	/* sorted by name (ORDER BY name, C collation not assumed: linear fallback) */
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			c = strcmp(eps[mid].name, name);
+
+		if (c == 0)
+			return &eps[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	for (lo = 0; lo < neps; lo++)
+		if (strcmp(eps[lo].name, name) == 0)
+			return &eps[lo];
+	return NULL;
+}
+
+/*
+ * Move the circuits by the results about to be recorded, in the order the
+ * transfers ended: an answer closes a circuit (and releases its backlog),
+ * a failure counts, the Nth in a row opens it, a failed probe opens it
+ * again.  Transitions to and from open are logged once each.
+ */
+static void
+sender_circuit_apply(SenderEndpoint *eps, int neps)
+{
+	int			i;
+
+	for (i = 0; i < nresults; i++)
+	{
+		SenderResult *r = &results[i];
+		SenderEndpoint *ep;
+
+		if (r->health == 0 || (ep = sender_find_endpoint(eps, neps, r->endpoint)) == NULL)
+			continue;
+		if (r->health > 0)
+		{
+			if (ep->circuit != CIRCUIT_CLOSED)
+			{
+				ereport(LOG,
+						(errmsg("pgmanage sender: endpoint \"%s\" answers again: circuit closed, its backlog is due now",
+								ep->name)));
+				ep->circuit = CIRCUIT_CLOSED;
+				ep->opened_at = ep->next_probe_at = 0;
+				ep->release = true;
+				ep->dirty = true;
+			}
+			if (ep->failures != 0)
+			{
+				ep->failures = 0;
+				ep->dirty = true;
+			}
+			continue;
+		}
+		/* a failure */
+		if (ep->failures < INT_MAX)
+			ep->failures++;
+		ep->last_failure_at = r->at;
+		strlcpy(ep->last_error, r->error, sizeof(ep->last_error));
+		ep->dirty = true;
+		if (pgm_webhook_circuit_failures == 0)
+			continue;
+		if (ep->circuit == CIRCUIT_HALF_OPEN ||
+			(ep->circuit == CIRCUIT_CLOSED && ep->failures >= pgm_webhook_circuit_failures))
+		{
+			if (ep->circuit == CIRCUIT_CLOSED)
+			{
+				ereport(LOG,
+						(errmsg("pgmanage sender: endpoint \"%s\" failed %d times in a row: circuit open, one probe every %d ms",
+								ep->name, ep->failures, pgm_webhook_circuit_probe_interval_ms),
+						 errdetail("Last error: %s", r->error[0] ? r->error : "(none)"),
+						 errhint("Its deliveries wait; see pgm_endpoint_status().")));
+				ep->opened_at = r->at;
+			}
+			ep->circuit = CIRCUIT_OPEN;
+			ep->next_probe_at = TimestampTzPlusMilliseconds(r->at, pgm_webhook_circuit_probe_interval_ms);
+		}
+		/* open already: a late result of a transfer started before it opened */
+	}
+}
+
+/* write the circuits that changed, release the backlogs of those closed again */
+static void
+sender_circuit_write(SenderEndpoint *eps, int neps, bool releases_only)
+{
+	int			k;
+
+	for (k = 0; k < neps; k++)
+	{
+		SenderEndpoint *ep = &eps[k];
+		Oid			types[7] = {TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+		TIMESTAMPTZOID, TEXTOID};
+		Datum		values[7];
+		char		nulls[7] = "       ";
+
+		if (releases_only)
+		{
+			if (!ep->release)
+				continue;
+			ep->release = false;
+			values[0] = CStringGetTextDatum(ep->name);
+			if (SPI_execute_with_args("UPDATE " PGM_SCHEMA ".pgm_delivery SET next_attempt_at = pg_catalog.now()"
+									  " WHERE endpoint OPERATOR(pg_catalog.=) $1"
+									  " AND status OPERATOR(pg_catalog.=) 'pending'"
+									  " AND next_attempt_at OPERATOR(pg_catalog.>) pg_catalog.now()",
+									  1, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "could not update pgm_delivery");
+			continue;
+		}
+		if (!ep->dirty)
+			continue;
+		ep->dirty = false;
+		values[0] = CStringGetTextDatum(ep->name);
+		values[1] = CStringGetTextDatum(sender_circuit_names[ep->circuit]);
+		values[2] = Int32GetDatum(ep->failures);
+		values[3] = TimestampTzGetDatum(ep->opened_at);
+		nulls[3] = ep->opened_at ? ' ' : 'n';
+		values[4] = TimestampTzGetDatum(ep->next_probe_at);
+		nulls[4] = ep->next_probe_at ? ' ' : 'n';
+		values[5] = TimestampTzGetDatum(ep->last_failure_at);
+		nulls[5] = ep->last_failure_at ? ' ' : 'n';
+		values[6] = CStringGetTextDatum(ep->last_error);
+		nulls[6] = ep->last_error[0] ? ' ' : 'n';
+		if (SPI_execute_with_args("INSERT INTO " PGM_SCHEMA ".pgm_endpoint_circuit AS c"
+								  " (endpoint, circuit, consecutive_failures, opened_at, next_probe_at,"
+								  "  last_failure_at, last_error, changed_at)"
+								  " SELECT $1, $2, $3, $4, $5, $6, $7, pg_catalog.now()"
+								  " WHERE EXISTS (SELECT 1 FROM " PGM_SCHEMA ".pgm_endpoint"
+								  "               WHERE name OPERATOR(pg_catalog.=) $1)"
+								  " ON CONFLICT (endpoint) DO UPDATE SET circuit = EXCLUDED.circuit,"
+								  " consecutive_failures = EXCLUDED.consecutive_failures,"
+								  " opened_at = EXCLUDED.opened_at, next_probe_at = EXCLUDED.next_probe_at,"
+								  " last_failure_at = EXCLUDED.last_failure_at, last_error = EXCLUDED.last_error,"
+								  " changed_at = CASE WHEN c.circuit OPERATOR(pg_catalog.=) EXCLUDED.circuit"
+								  "   THEN c.changed_at ELSE EXCLUDED.changed_at END",
+								  7, types, values, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not write pgm_endpoint_circuit");
+	}
+}
+
+/* prepared transfers of endpoints now open, disabled or gone are not started */
+static void
+sender_drop_queued(SenderEndpoint *eps, int neps)
+{
+	int			i;
+
+	for (i = 0; i < ninflight; i++)
+	{
+		SenderTransfer *t = inflight[i];
+		SenderEndpoint *ep;
+
+		if (t->started || t->probe)
+			continue;
+		ep = sender_find_endpoint(eps, neps, t->endpoint);
+		if (ep != NULL && ep->enabled && ep->circuit == CIRCUIT_CLOSED)
+			continue;
+		memmove(&inflight[i], &inflight[i + 1], sizeof(SenderTransfer *) * (ninflight - i - 1));
+		ninflight--;
+		i--;
+		sender_free_transfer(t);
+	}
+}
+
 /*
  * Read up to "room" due deliveries that are not in flight and prepare
  * their transfers into *out; return how many.  Endpoints are served in
  * turn (the first one rotates), each from its own ordered index range, so
  * a backlog on one endpoint costs the others nothing and each read is
- * O(batch), whatever the backlog.  *next_due: when the next pending
- * delivery falls due (0: none known); "now" when more are due already.
+ * O(batch), whatever the backlog.  An endpoint whose circuit is open gets
+ * nothing until its next probe is due, then one probe (its circuit goes
+ * half_open) and nothing more while that probe is in flight.  *next_due:
+ * when the next pending delivery or probe falls due (0: none known); "now"
+ * when more are due already.
  */
 static int
-sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
+sender_fetch(SenderEndpoint *eps, int neps, int room, SenderTransfer **out, TimestampTz *next_due)
 {
 	char		sql[1024];
 	char		nx_sql[512];
-	SenderEndpoint *eps;
-	int			neps;
+	int			nactive = 0;
 	int			share;			/* slots one endpoint may hold */
 	int			n = 0;
 	int			k;
@@ -737,35 +1120,14 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 	TimestampTz now = GetCurrentTimestamp();
 
 	*next_due = 0;
-	snprintf(sql, sizeof(sql),
-			 "SELECT name, url, secret,"
-			 " (pg_catalog.date_part('epoch', timeout) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8,"
-			 " ARRAY(SELECT h.key FROM pg_catalog.jsonb_each_text(headers) h ORDER BY h.key),"
-			 " ARRAY(SELECT h.value FROM pg_catalog.jsonb_each_text(headers) h ORDER BY h.key),"
-			 " follow_redirects, ca_file, max_attempts"
-			 " FROM " PGM_SCHEMA ".pgm_endpoint WHERE enabled ORDER BY name");
-	if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pgm_endpoint");
-	neps = (int) SPI_processed;
+	for (k = 0; k < neps; k++)
+		if (eps[k].enabled && eps[k].circuit == CIRCUIT_CLOSED)
+			nactive++;
 	if (neps == 0)
 		return 0;
-	share = Max(1, pgm_max_concurrent_deliveries - Min(neps - 1, pgm_max_concurrent_deliveries / 2));
-	eps = palloc(sizeof(SenderEndpoint) * neps);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-
-		eps[i].name = sender_value(tup, desc, 1);
-		eps[i].url = sender_value(tup, desc, 2);
-		eps[i].secret = sender_value(tup, desc, 3);
-		eps[i].timeout_ms = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
-		sender_text_array(SPI_getbinval(tup, desc, 5, &isnull), &eps[i].hnames, &eps[i].nheaders);
-		sender_text_array(SPI_getbinval(tup, desc, 6, &isnull), &eps[i].hvalues, &eps[i].nheaders);
-		eps[i].follow = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
-		eps[i].ca_file = sender_value(tup, desc, 8);
-		eps[i].max_attempts = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
-	}
+	/* (an open circuit holds one slot at most: it takes no share from the others) */
+	share = Max(1, pgm_max_concurrent_deliveries - Min(Max(nactive, 1) - 1, pgm_max_concurrent_deliveries / 2));
+	sender_share = share;
 
 	/* the due deliveries of one endpoint, from the partial index, then their bodies */
 	snprintf(sql, sizeof(sql),
@@ -793,25 +1155,53 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 		int			limit;
 		int			j;
 		uint64		got;
+		bool		probe = false;
 
+		if (!ep->enabled)
+			continue;
 		for (j = 0; j < ninflight; j++)
 			if (strcmp(inflight[j]->endpoint, ep->name) == 0)
 				busy++;
 		values[0] = CStringGetTextDatum(ep->name);
-		/*
-		 * Its share: every slot but one per other endpoint (but at least
-		 * half of them), so a slow or dead endpoint never holds the slot
-		 * another one needs, and many idle endpoints do not throttle a
-		 * busy one.  An
-		 * endpoint at its share is looked at again when one of its
-		 * transfers ends (not "now": that would spin).
-		 */
-		take = Min(room - n, share - busy);
-		if (take <= 0)
-			continue;
-		limit = take + busy;
-		values[1] = Int32GetDatum(limit);
 		values[2] = TimestampTzGetDatum(now);
+		if (ep->circuit != CIRCUIT_CLOSED)
+		{
+			/*
+			 * Open: nothing until the probe is due, nor while a transfer is
+			 * still out (one started before it opened, or the probe: its end
+			 * brings a sync).  Then the first pending delivery, due or not,
+			 * is the probe.
+			 */
+			if (busy > 0)
+				continue;
+			if (ep->circuit == CIRCUIT_OPEN && ep->next_probe_at > now)
+			{
+				if (*next_due == 0 || ep->next_probe_at < *next_due)
+					*next_due = ep->next_probe_at;
+				continue;
+			}
+			probe = true;
+			take = 1;
+			limit = 1;
+			values[2] = TimestampTzGetDatum(DT_NOEND);
+		}
+		else
+		{
+			/*
+			 * Its share: every slot but one per other endpoint (but at least
+			 * half of them), so a slow or dead endpoint never holds the slot
+			 * another one needs, and many idle endpoints do not throttle a
+			 * busy one.  An endpoint at its share is looked at again when one
+			 * of its transfers ends (not "now": that would spin).  It may
+			 * have SENDER_PREFETCH times its share read ahead (started as
+			 * its slots free up, sender_start_queued).
+			 */
+			take = Min(room - n, share * SENDER_PREFETCH - busy);
+			if (take <= 0)
+				continue;
+			limit = take + busy;
+		}
+		values[1] = Int32GetDatum(limit);
 		if (SPI_execute_with_args(sql, 3, types, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read pgm_delivery");
 		got = SPI_processed;
@@ -824,14 +1214,25 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 
 			if (sender_is_inflight(event_id, ep->name))
 				continue;
-			out[n++] = sender_prepare(event_id, sender_value(tup, desc, 4), ep->name,
-									  DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull)),
-									  ep->max_attempts, sender_value(tup, desc, 3),
-									  ep->url, ep->secret, ep->timeout_ms,
-									  ep->nheaders, ep->hnames, ep->hvalues,
-									  ep->follow, ep->ca_file);
+			out[n] = sender_prepare(event_id, sender_value(tup, desc, 4), ep->name,
+									DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull)),
+									ep->max_attempts, sender_value(tup, desc, 3),
+									ep->url, ep->secret, ep->timeout_ms,
+									ep->nheaders, ep->hnames, ep->hvalues,
+									ep->follow, ep->ca_file);
+			out[n]->probe = probe;
+			n++;
 		}
-		if ((got == (uint64) limit || i < got) && busy + (n - before) < share)
+		if (probe)
+		{
+			if (n > before && ep->circuit == CIRCUIT_OPEN)
+			{
+				ep->circuit = CIRCUIT_HALF_OPEN;
+				ep->dirty = true;
+			}
+			continue;			/* nothing pending: the circuit stays as it is */
+		}
+		if ((got == (uint64) limit || i < got) && busy + (n - before) < share * SENDER_PREFETCH)
 			*next_due = now;	/* more are due already */
 		else if (got == (uint64) limit || i < got)
 			;					/* at its share: again when a transfer ends */
@@ -856,6 +1257,16 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 	if (n >= room && k < neps)
 		*next_due = now;		/* endpoints not looked at this time */
 	sender_rotation = (sender_rotation + 1) % neps;
+	return n;
+}
+
+/* wipe the secrets read with the endpoints */
+static void
+sender_wipe_endpoints(SenderEndpoint *eps, int neps)
+{
+	int			k;
+	int			i;
+
 	for (k = 0; k < neps; k++)
 		if (eps[k].secret)
 		{
@@ -863,7 +1274,6 @@ sender_fetch(int room, SenderTransfer **out, TimestampTz *next_due)
 			for (i = 0; i < eps[k].nheaders; i++)
 				explicit_bzero(eps[k].hvalues[i], strlen(eps[k].hvalues[i]));
 		}
-	return n;
 }
 
 /*
@@ -896,10 +1306,20 @@ sender_sync(TimestampTz *next_due)
 			found = false;
 		else
 		{
+			int			neps;
+			SenderEndpoint *eps = sender_read_endpoints(&neps);
+
 			if (nresults > 0)
+			{
+				sender_circuit_apply(eps, neps);
 				sender_record_results();
-			if (ninflight < pgm_max_concurrent_deliveries)
-				nfresh = sender_fetch(pgm_max_concurrent_deliveries - ninflight, fresh, next_due);
+				sender_circuit_write(eps, neps, true);	/* released backlogs: due now */
+			}
+			sender_drop_queued(eps, neps);
+			if (ninflight < inflight_cap)
+				nfresh = sender_fetch(eps, neps, inflight_cap - ninflight, fresh, next_due);
+			sender_circuit_write(eps, neps, false);
+			sender_wipe_endpoints(eps, neps);
 		}
 		PopActiveSnapshot();
 		SPI_finish();
@@ -918,32 +1338,19 @@ sender_sync(TimestampTz *next_due)
 	{
 		/* prepared transfers of a failed sync are not started */
 		for (i = 0; i < nfresh; i++)
-		{
-			curl_easy_reset(fresh[i]->easy);
-			if (nidle < inflight_cap)
-				idle_handles[nidle++] = fresh[i]->easy;
-			else
-				curl_easy_cleanup(fresh[i]->easy);
-			curl_slist_free_all(fresh[i]->headers);
-			pfree(fresh[i]->body);
-			pfree(fresh[i]);
-		}
+			sender_free_transfer(fresh[i]);
 		pfree(fresh);
 		return false;
 	}
 	/* committed: the results are recorded (or their rows are gone with the extension) */
 	nresults = 0;
+	results_failed = false;
 	if (found)
 		pgm_child_error_cleared();
 	for (i = 0; i < nfresh; i++)
-	{
 		inflight[ninflight++] = fresh[i];
-		if (fresh[i]->bad_header[0])
-			sender_done(fresh[i]->easy, CURLE_BAD_FUNCTION_ARGUMENT, NULL);	/* never sent */
-		else
-			pgm_http_loop_add(sender_loop, fresh[i]->easy);
-	}
 	pfree(fresh);
+	sender_start_queued();
 	return true;
 }
 
@@ -995,7 +1402,9 @@ pgm_sender_main(Datum arg)
 		long		curl_ms;
 		int			nev;
 		int			i;
-		int			finished;
+		int			nqueued;
+		bool		refill;
+		bool		record;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -1007,8 +1416,24 @@ pgm_sender_main(Datum arg)
 			woken = true;
 		}
 
-		finished = pgm_http_loop_run(sender_loop, sender_done, NULL);
+		if (pgm_http_loop_run(sender_loop, sender_done, NULL) > 0)
+			sender_start_queued();	/* freed slots: no sync needed to fill them */
 		now = GetCurrentTimestamp();
+
+		/*
+		 * Sync when woken (an event committed), at the poll, to read ahead
+		 * when fewer than a slot's worth of prepared transfers are left and
+		 * more are due, and to record results: once nothing is in flight,
+		 * when half the room is results, at once when one is a failure (its
+		 * endpoint's circuit may open: its prepared transfers wait for
+		 * that), or after SENDER_RESULT_WAIT_MS.
+		 */
+		nqueued = ninflight - nstarted;
+		refill = next_due != 0 && now >= next_due && ninflight < inflight_cap &&
+			nqueued < pgm_max_concurrent_deliveries;
+		record = nresults > 0 &&
+			(nstarted == 0 || nresults >= inflight_cap / 2 || refill || results_failed ||
+			 now >= TimestampTzPlusMilliseconds(results_since, SENDER_RESULT_WAIT_MS));
 
 		if (RecoveryInProgress())
 		{
@@ -1016,11 +1441,9 @@ pgm_sender_main(Datum arg)
 			next_due = 0;
 			next_poll = TimestampTzPlusMilliseconds(now, pgm_naptime_ms);
 		}
-		else if (now >= sync_blocked_until &&
-				 (nresults > 0 || finished > 0 || woken || now >= next_poll ||
-				  (next_due != 0 && now >= next_due)))
+		else if (now >= sync_blocked_until && (woken || now >= next_poll || refill || record))
 		{
-			if (nresults > 0 || ninflight < pgm_max_concurrent_deliveries)
+			if (nresults > 0 || ninflight < inflight_cap)
 			{
 				next_poll = TimestampTzPlusMilliseconds(now, pgm_naptime_ms);
 				if (!sender_sync(&next_due))
@@ -1041,8 +1464,12 @@ pgm_sender_main(Datum arg)
 		/* sleep until the latch, a socket, curl's timer, a due retry or the poll */
 		now = GetCurrentTimestamp();
 		timeout = sender_ms_until(now, next_poll);
-		if (next_due != 0 && ninflight < pgm_max_concurrent_deliveries)
+		if (next_due != 0 && ninflight < inflight_cap &&
+			ninflight - nstarted < pgm_max_concurrent_deliveries)
 			timeout = Min(timeout, sender_ms_until(now, next_due));
+		if (nresults > 0)
+			timeout = Min(timeout, sender_ms_until(now, TimestampTzPlusMilliseconds(results_since,
+																					SENDER_RESULT_WAIT_MS)));
 		curl_ms = pgm_http_loop_timeout(sender_loop);
 		if (curl_ms >= 0)
 			timeout = Min(timeout, curl_ms);

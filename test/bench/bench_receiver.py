@@ -4,6 +4,9 @@
 Answers every POST with 200 at once (keep-alive), and appends one line per
 webhook request to --log: "<webhook-id> <receipt unix time> <payload time>".
 Requests without a webhook-id (the load tool's) are answered, not logged.
+
+--blackhole: accept connections, read what comes, never answer (a host that
+takes TCP connections and then hangs); requests are logged all the same.
 """
 import argparse
 import asyncio
@@ -13,6 +16,7 @@ import time
 
 TIME_RE = re.compile(rb'"time": "([^"]+)"')
 LINES = []
+BLACKHOLE = False
 
 
 async def handle(reader, writer):
@@ -29,10 +33,13 @@ async def handle(reader, writer):
                 elif name == b"webhook-id":
                     msg_id = value.strip()
             body = await reader.readexactly(length) if length else b""
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             if msg_id is not None:
                 m = TIME_RE.search(body)
                 LINES.append(b"%s %.6f %s\n" % (msg_id, time.time(), m.group(1) if m else b"-"))
+            if BLACKHOLE:
+                await reader.read()     # until the client gives up
+                break
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionResetError, asyncio.LimitOverrunError):
         pass
@@ -58,7 +65,10 @@ async def main():
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--log", required=True)
+    p.add_argument("--blackhole", action="store_true")
     a = p.parse_args()
+    global BLACKHOLE
+    BLACKHOLE = a.blackhole
     server = await asyncio.start_server(handle, "127.0.0.1", a.port, reuse_address=True, backlog=512)
     loop = asyncio.get_running_loop()
     stop = loop.create_future()

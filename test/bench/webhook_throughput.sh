@@ -14,9 +14,24 @@
 #   2. latency: 200 events/s for 10 s: commit-to-receipt p50/p99
 #   3. outage: 1,000 events while the receiver is down 30 s, then up: all
 #      delivered, how many twice, time to drain
+# and, for issue 11 (each RUNS times, default 3; median and range):
+#   drain:     10,000 events committed at once: deliveries/s from the COMMIT
+#              to the last receipt, against the receiver's ceiling (goal >= 10,000/s)
+#   outage:    50 events while the receiver is down 20-21 s, then up: seconds from
+#              its return to the last receipt, with the circuit breaker (default
+#              settings) and without it (webhook_circuit_failures = 0, the
+#              baseline) (goal <= 1 s)
+#   blackhole: a second endpoint on 127.0.0.1 that accepts connections and never
+#              answers (timeout 10 s) holds 40 deliveries; meanwhile 50 events/s
+#              for 15 s to the healthy endpoint: commit-to-receipt p50/max,
+#              against the same load with no black hole (goal: max <= 100 ms)
+# PHASES="1 1b 2 3 drain outage blackhole" (the default) picks the phases.
 # "Commit" is the event's payload time (clock_timestamp() in the enqueuing
 # transaction, just before its commit), so latencies are slightly overstated.
 set -euo pipefail
+PHASES=${PHASES:-"1 1b 2 3 drain outage blackhole"}
+RUNS=${RUNS:-3}
+has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 here=$(cd "$(dirname "$0")" && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
 bin=${PGM_PGBIN:-/usr/lib/postgresql/15/bin}
@@ -99,21 +114,26 @@ print("events=%d duplicates=%d span=%.2fs deliveries/s=%.0f p50=%.1fms p99=%.1fm
 
 # 1. throughput
 : > "$dir/recv.log"; chown postgres: "$dir/recv.log"
+if has_phase 1; then
 tps=$(as_pg pgbench -n -h "$dir" -p "$port" -c 4 -j 2 -t 2500 -f "$dir/enqueue.sql" postgres 2>/dev/null | awk '/tps =/{print $3; exit}')
 wait_ids 10000 120
 echo "1. throughput, 10,000 events (enqueued at $tps tx/s by 4 clients): $(stats 1)"
 rate=$(stats 1 | sed -E 's/.*deliveries\/s=([0-9]+).*/\1/')
 echo "   ratio to the receiver's ceiling: $(python3 -c "print('%.2f' % ($rate / $ceiling))")"
+fi
 
 # 1b. the sender's own ceiling: 10,000 events committed in one transaction, drained
+if has_phase 1b; then
 start=$(( $(wc -l < "$dir/recv.log") + 1 ))
 psql_ -c "SELECT count(pgm_emit_event('bench')) FROM generate_series(1, 10000)" >/dev/null
-wait_ids 20000 120
+wait_ids $(( $(psql_ -c "SELECT count(*) FROM pgm_event") )) 120
 echo "1b. backlog, 10,000 events committed at once: $(stats "$start")"
 rate=$(stats "$start" | sed -E 's/.*deliveries\/s=([0-9]+).*/\1/')
 echo "   ratio to the receiver's ceiling: $(python3 -c "print('%.2f' % ($rate / $ceiling))")"
+fi
 
 # 2. latency at a moderate rate
+if has_phase 2; then
 start=$(( $(wc -l < "$dir/recv.log") + 1 ))
 prev=$(psql_ -c "SELECT count(*) FROM pgm_event")
 as_pg pgbench -n -h "$dir" -p "$port" -c 2 -j 2 -R 200 -T 10 -f "$dir/enqueue.sql" postgres > "$dir/pgbench.log" 2>&1 ||
@@ -122,8 +142,10 @@ total=$(psql_ -c "SELECT count(*) FROM pgm_event")
 n=$((total - prev))
 wait_ids "$total" 60
 echo "2. latency, $n events at 200/s: $(stats "$start")"
+fi
 
 # 3. outage
+if has_phase 3; then
 stop_receiver
 start=$(( $(wc -l < "$dir/recv.log") + 1 ))
 before=$(psql_ -c "SELECT count(*) FROM pgm_event")
@@ -138,3 +160,125 @@ echo "   drained $(python3 -c "print('%.1f' % ($drained - $up))") s after the re
      "pending now: $(psql_ -c "SELECT count(*) FROM pgm_delivery WHERE status <> 'delivered'")," \
      "attempts max: $(psql_ -c 'SELECT max(attempts) FROM pgm_delivery')"
 grep -c "terminated by signal\|PANIC" "$dir/server.log" | sed 's/^/   crashes in the server log: /'
+fi
+
+# ---- issue 11: drain, outage, black hole; RUNS runs each, median and range ----
+# "median min max" of numbers on stdin
+summary() { python3 -c '
+import sys, statistics
+v = sorted(float(x) for x in sys.stdin.read().split())
+print("median %.3f, range %.3f .. %.3f (%d runs)" % (statistics.median(v), v[0], v[-1], len(v)))'; }
+now_s() { date +%s.%N; }
+# the latest receipt time among log lines from line $1 on ($2: the log)
+last_receipt() { tail -n +"$1" "${2:-$dir/recv.log}" | awk '$2 > m {m = $2} END {printf "%.6f\n", m}'; }
+reload_with() { psql_ -c "ALTER SYSTEM SET pgmanage.webhook_circuit_failures = $1" -c "SELECT pg_reload_conf()" >/dev/null; sleep 0.3; }
+
+if has_phase drain; then
+    : > "$dir/drain.txt"
+    for i in $(seq "$RUNS"); do
+        start=$(( $(wc -l < "$dir/recv.log") + 1 ))
+        want=$(( $(psql_ -c "SELECT count(*) FROM pgm_event") + 10000 ))
+        perf_pid=
+        if [ -n "${PERF:-}" ] && [ "$i" = 1 ]; then
+            # PERF=file: a profile of the sender during the first run (perf report in "file")
+            spid=$(psql_ -c "SELECT pid FROM pgm_status() WHERE process = 'sender'")
+            perf record -F 2000 -g -p "$spid" -o "$dir/perf.data" >/dev/null 2>&1 &
+            perf_pid=$!
+            sleep 0.5
+        fi
+        spid=$(psql_ -c "SELECT pid FROM pgm_status() WHERE process = 'sender'")
+        rpid=$(pgrep -f "bench_receiver.py --port $rport" | tail -1)
+        read -r s_cpu0 s_wait0 _ < "/proc/$spid/schedstat"; read -r r_cpu0 r_wait0 _ < "/proc/$rpid/schedstat"
+        psql_ -c "SELECT count(pgm_emit_event('bench', NULL, NULL, 'bench')) FROM generate_series(1, 10000)" >/dev/null
+        committed=$(now_s)
+        wait_ids "$want" 120
+        read -r s_cpu1 s_wait1 _ < "/proc/$spid/schedstat"; read -r r_cpu1 r_wait1 _ < "/proc/$rpid/schedstat"
+        echo "   sender: $(( (s_cpu1 - s_cpu0) / 10000000 )) us CPU per delivery, $(( (s_wait1 - s_wait0) / 1000000 )) ms waiting for a CPU;" \
+             "receiver: $(( (r_cpu1 - r_cpu0) / 10000000 )) us CPU per request, $(( (r_wait1 - r_wait0) / 1000000 )) ms waiting for a CPU;" \
+             "load average $(cut -d' ' -f1 /proc/loadavg)"
+        if [ -n "$perf_pid" ]; then
+            kill -INT "$perf_pid"; wait "$perf_pid" || true
+            perf report -i "$dir/perf.data" --stdio --no-children --percent-limit 1 2>/dev/null | grep -v "^$" | head -150 > "$PERF" || true
+            perf report -i "$dir/perf.data" --stdio --children --sort sym --percent-limit 2 -g none 2>/dev/null | grep -v "^$" | head -80 >> "$PERF" || true
+        fi
+        sleep 0.3    # the receiver flushes its log every 0.2 s
+        rate=$(python3 -c "print('%.0f' % (10000 / ($(last_receipt "$start") - $committed)))")
+        echo "drain run $i: $rate deliveries/s (10,000 events, COMMIT to last receipt)"
+        echo "$rate" >> "$dir/drain.txt"
+    done
+    echo "drain: $(summary < "$dir/drain.txt") deliveries/s; receiver's ceiling $ceiling req/s;" \
+         "ratio $(python3 -c "import statistics; print('%.2f' % (statistics.median([float(x) for x in open('$dir/drain.txt')]) / $ceiling))")"
+fi
+
+if has_phase outage; then
+    for mode in breaker baseline; do
+        : > "$dir/outage-$mode.txt"
+        if [ $mode = baseline ]; then reload_with 0; else reload_with 5; fi
+        for i in $(seq "$RUNS"); do
+            stop_receiver
+            start=$(( $(wc -l < "$dir/recv.log") + 1 ))
+            want=$(( $(psql_ -c "SELECT count(*) FROM pgm_event") + 50 ))
+            psql_ -c "SELECT count(pgm_emit_event('bench', NULL, NULL, 'bench')) FROM generate_series(1, 50)" >/dev/null
+            # 20 s and a random fraction: a whole number of probe intervals would put the
+            # receiver's return at the same point of the probe cycle in every run
+            sleep "$(python3 -c 'import random; print("%.3f" % (20 + random.random()))')"
+            start_receiver
+            up=$(now_s)
+            wait_ids "$want" 120
+            sleep 0.3
+            took=$(python3 -c "print('%.3f' % ($(last_receipt "$start") - $up))")
+            echo "outage run $i ($mode): 50 events, receiver down 20 s: all delivered $took s after its return;" \
+                 "circuit now $(psql_ -c "SELECT circuit FROM pgm_endpoint_status() WHERE endpoint = 'bench'")"
+            echo "$took" >> "$dir/outage-$mode.txt"
+        done
+        echo "outage ($mode): $(summary < "$dir/outage-$mode.txt") s from the receiver's return to the last delivery"
+    done
+    reload_with 5
+    echo "   ratio baseline/breaker (medians): $(python3 -c "
+import statistics
+b = statistics.median([float(x) for x in open('$dir/outage-breaker.txt')])
+n = statistics.median([float(x) for x in open('$dir/outage-baseline.txt')])
+print('%.1f' % (n / b))")"
+fi
+
+if has_phase blackhole; then
+    bport=$((rport + 1))
+    : > "$dir/hole.log"; chown postgres: "$dir/hole.log"
+    runuser -u postgres -- python3 "$here/bench_receiver.py" --port "$bport" --log "$dir/hole.log" --blackhole &
+    hole_pid=$!
+    for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$bport) 2>/dev/null && break; sleep 0.05; done
+    psql_ -c "INSERT INTO pgm_endpoint (name, url, enabled) VALUES ('hole', 'http://127.0.0.1:$bport/hook', false)"
+    echo "SELECT pgm_emit_event('bench', NULL, NULL, 'bench');" > "$dir/healthy.sql"; chown postgres: "$dir/healthy.sql"
+    # healthy events at 50/s for $1 s; prints "p50 p99 max" (ms) of their commit-to-receipt
+    healthy_load() {
+        local start want
+        start=$(( $(wc -l < "$dir/recv.log") + 1 ))
+        as_pg pgbench -n -h "$dir" -p "$port" -c 1 -j 1 -R 50 -T "$1" -f "$dir/healthy.sql" postgres > "$dir/pgbench.log" 2>&1 ||
+            { cat "$dir/pgbench.log" >&2; exit 1; }
+        want=$(psql_ -c "SELECT count(*) FROM pgm_delivery WHERE endpoint = 'bench'")
+        wait_ids "$want" 60
+        sleep 0.3
+        stats "$start" | sed -E 's/.*p50=([0-9.]+)ms p99=([0-9.]+)ms max=([0-9.]+)ms.*/\1 \2 \3/'
+    }
+    for f in hole-base hole-max hole-p50 hole-base-p50 hole-p99 hole-base-p99; do : > "$dir/$f.txt"; done
+    for i in $(seq "$RUNS"); do
+        read -r p50 p99 mx < <(healthy_load 5)
+        echo "blackhole run $i, baseline (no black hole): healthy p50 $p50 ms, p99 $p99 ms, max $mx ms"
+        echo "$mx" >> "$dir/hole-base.txt"; echo "$p50" >> "$dir/hole-base-p50.txt"; echo "$p99" >> "$dir/hole-base-p99.txt"
+        hole_before=$(wc -l < "$dir/hole.log")
+        psql_ -c "UPDATE pgm_endpoint SET enabled = true WHERE name = 'hole'" \
+              -c "SELECT count(pgm_emit_event('bench', NULL, NULL, 'hole')) FROM generate_series(1, 40)" >/dev/null
+        sleep 0.5
+        read -r p50 p99 mx < <(healthy_load 15)
+        echo "blackhole run $i, 40 deliveries hanging on the black hole: healthy p50 $p50 ms, p99 $p99 ms, max $mx ms;" \
+             "black hole: $(( $(wc -l < "$dir/hole.log") - hole_before )) requests in this run, circuit" \
+             "$(psql_ -c "SELECT circuit || ' after ' || consecutive_failures || ' failures' FROM pgm_endpoint_status() WHERE endpoint = 'hole'")"
+        echo "$mx" >> "$dir/hole-max.txt"; echo "$p50" >> "$dir/hole-p50.txt"; echo "$p99" >> "$dir/hole-p99.txt"
+        psql_ -c "UPDATE pgm_endpoint SET enabled = false WHERE name = 'hole'" \
+              -c "DELETE FROM pgm_delivery WHERE endpoint = 'hole'" \
+              -c "DELETE FROM pgm_endpoint_circuit WHERE endpoint = 'hole'" >/dev/null
+    done
+    echo "blackhole: healthy with the black hole: max $(summary < "$dir/hole-max.txt"); p99 $(summary < "$dir/hole-p99.txt"); p50 $(summary < "$dir/hole-p50.txt") (ms)"
+    echo "blackhole: healthy without (baseline): max $(summary < "$dir/hole-base.txt"); p99 $(summary < "$dir/hole-base-p99.txt"); p50 $(summary < "$dir/hole-base-p50.txt") (ms)"
+    kill "$hole_pid" 2>/dev/null || true
+fi
