@@ -217,7 +217,7 @@ COMMENT ON TABLE pgmanage.pgm_endpoint_circuit IS 'pgmanage: circuit-breaker sta
 -- One row per endpoint: its circuit and its backlog (the metrics exporter reads this).
 -- SECURITY DEFINER so that pg_read_all_stats sees the state without pgm_endpoint's
 -- secrets (no secret, URL or header is returned); pending rows come from the partial index.
-CREATE FUNCTION pgmanage.pgm_endpoint_status(
+CREATE FUNCTION pgmanage.pgm_endpoint_circuits(
     OUT endpoint text, OUT enabled boolean, OUT circuit text, OUT consecutive_failures integer,
     OUT opened_at timestamptz, OUT next_probe_at timestamptz, OUT last_failure_at timestamptz,
     OUT last_error text, OUT pending bigint, OUT oldest_pending_seconds double precision)
@@ -240,7 +240,7 @@ LEFT JOIN LATERAL (
 ) p ON true
 ORDER BY ep.name
 $$;
-COMMENT ON FUNCTION pgmanage.pgm_endpoint_status() IS 'pgmanage: circuit-breaker state and backlog of each endpoint';
+COMMENT ON FUNCTION pgmanage.pgm_endpoint_circuits() IS 'pgmanage: circuit-breaker state and backlog of each endpoint';
 
 -- endpoints are configuration: pg_dump keeps them (secrets included: dump as a
 -- superuser); the outbox, deliveries and alert state are not dumped
@@ -258,5 +258,5 @@ REVOKE ALL ON FUNCTION pgmanage.pgm_emit_event(text, jsonb, text, text) FROM PUB
 REVOKE ALL ON FUNCTION pgmanage.pgm_webhook_signature(text, text, bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgmanage.pgm_kill_log_event() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgmanage.pgm_job_run_event() FROM PUBLIC;
-REVOKE ALL ON FUNCTION pgmanage.pgm_endpoint_status() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgmanage.pgm_endpoint_status() TO pg_read_all_stats;
+REVOKE ALL ON FUNCTION pgmanage.pgm_endpoint_circuits() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgmanage.pgm_endpoint_circuits() TO pg_read_all_stats;

@@ -1003,7 +1003,7 @@ sender_circuit_apply(SenderEndpoint *eps, int neps)
 						(errmsg("pgmanage sender: endpoint \"%s\" failed %d times in a row: circuit open, one probe every %d ms",
 								ep->name, ep->failures, pgm_webhook_circuit_probe_interval_ms),
 						 errdetail("Last error: %s", r->error[0] ? r->error : "(none)"),
-						 errhint("Its deliveries wait; see pgm_endpoint_status().")));
+						 errhint("Its deliveries wait; see pgm_endpoint_circuits().")));
 				ep->opened_at = r->at;
 			}
 			ep->circuit = CIRCUIT_OPEN;

@@ -22,7 +22,7 @@ my $standby = pgm_standby($primary, 'standby');
 $primary->safe_psql('postgres', "SELECT pgm_trigger_backup('failover ' || g) FROM generate_series(1, 20) g");
 # (the endpoint's circuit opens after a few failures: the rest wait untried)
 ok( $primary->poll_query_until('postgres',
-		"SELECT circuit <> 'closed' AND pending = 20 FROM pgm_endpoint_status() WHERE endpoint = 'hook'"),
+		"SELECT circuit <> 'closed' AND pending = 20 FROM pgm_endpoint_circuits() WHERE endpoint = 'hook'"),
 	'the primary tried, found the endpoint down and opened its circuit');
 $primary->wait_for_catchup($standby);
 $primary->stop('immediate');
@@ -53,7 +53,7 @@ my $first = $standby->safe_psql('postgres',
 	"SELECT min(id) FROM (SELECT pgm_trigger_backup('crash ' || g) AS id FROM generate_series(1, 100) g) s");
 ok( $standby->poll_query_until('postgres',
 		"SELECT count(*) = 100 FROM pgm_delivery WHERE event_id >= $first AND status = 'pending'"
-		  . " AND (SELECT circuit <> 'closed' FROM pgm_endpoint_status() WHERE endpoint = 'hook')"),
+		  . " AND (SELECT circuit <> 'closed' FROM pgm_endpoint_circuits() WHERE endpoint = 'hook')"),
 	'100 pending deliveries, the endpoint\'s circuit open');
 $standby->stop('immediate');
 $r = start_receiver(secret => $secret, port => $port, dir => $r->{dir});

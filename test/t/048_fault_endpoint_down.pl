@@ -4,7 +4,7 @@
 # max_attempts never makes a delivery dead while the endpoint is down), and
 # the first probe that gets an answer closes the circuit and makes the
 # whole backlog due at once, however far its retries had been pushed.
-# pgm_endpoint_status() shows each step; one log line per transition.
+# pgm_endpoint_circuits() shows each step; one log line per transition.
 # No timing is asserted: only the order of what happened.
 use strict;
 use warnings;
@@ -35,15 +35,15 @@ $node->safe_psql('postgres', qq{
 	VALUES ('down', 'http://127.0.0.1:$port/', '$secret', '2s', 3),
 	       ('healthy', 'http://127.0.0.1:$ok->{port}/', '$secret', '2s', 3)});
 
-is($node->safe_psql('postgres', "SELECT circuit, consecutive_failures, pending FROM pgm_endpoint_status() WHERE endpoint = 'down'"),
+is($node->safe_psql('postgres', "SELECT circuit, consecutive_failures, pending FROM pgm_endpoint_circuits() WHERE endpoint = 'down'"),
 	'closed|0|0', 'a new endpoint: circuit closed, nothing pending');
 
 $node->safe_psql('postgres',
 	"SELECT pgm_emit_event('test', jsonb_build_object('n', i), 'to the endpoint that is down', 'down') FROM generate_series(1, 8) i");
-ok($node->poll_query_until('postgres', "SELECT circuit IN ('open', 'half_open') FROM pgm_endpoint_status() WHERE endpoint = 'down'"),
+ok($node->poll_query_until('postgres', "SELECT circuit IN ('open', 'half_open') FROM pgm_endpoint_circuits() WHERE endpoint = 'down'"),
 	'the circuit opens after failures in a row');
 my $st = $node->safe_psql('postgres',
-	"SELECT consecutive_failures >= 3, opened_at IS NOT NULL, last_error LIKE '%onnect%', pending FROM pgm_endpoint_status() WHERE endpoint = 'down'");
+	"SELECT consecutive_failures >= 3, opened_at IS NOT NULL, last_error LIKE '%onnect%', pending FROM pgm_endpoint_circuits() WHERE endpoint = 'down'");
 is($st, 't|t|t|8', 'open: failures counted, opened_at set, last error kept, all 8 pending');
 
 # probes keep going (one every 200 ms) for more than 5 s: each of the 8
@@ -55,7 +55,7 @@ is($node->safe_psql('postgres',
 		"SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'dead'), max(attempts) < 3"
 		  . " FROM pgm_delivery WHERE endpoint = 'down'"),
 	'8|0|t', 'nothing dead: failed probes do not count as attempts (max_attempts is 3)');
-ok($node->safe_psql('postgres', "SELECT consecutive_failures FROM pgm_endpoint_status() WHERE endpoint = 'down'") > 10,
+ok($node->safe_psql('postgres', "SELECT consecutive_failures FROM pgm_endpoint_circuits() WHERE endpoint = 'down'") > 10,
 	'every failed probe counts in consecutive_failures');
 
 # the other endpoint is not held up
@@ -79,7 +79,7 @@ is($node->safe_psql('postgres',
 		"SELECT max(delivered_at) < '$first_due' FROM pgm_delivery WHERE endpoint = 'down'"),
 	't', 'released at once: delivered before the earliest of its retries was due');
 is($node->safe_psql('postgres',
-		"SELECT circuit, consecutive_failures, opened_at IS NULL, next_probe_at IS NULL, pending FROM pgm_endpoint_status() WHERE endpoint = 'down'"),
+		"SELECT circuit, consecutive_failures, opened_at IS NULL, next_probe_at IS NULL, pending FROM pgm_endpoint_circuits() WHERE endpoint = 'down'"),
 	'closed|0|t|t|0', 'the circuit is closed again');
 my @reqs = receiver_requests($back);
 my %ids = map { $_->{headers}{'webhook-id'} => 1 } @reqs;
@@ -96,9 +96,9 @@ $node->safe_psql('postgres', q{
 	CREATE ROLE watcher LOGIN IN ROLE pg_read_all_stats;
 	CREATE ROLE nobody LOGIN;});
 pgm_grant_usage($node, 'watcher', 'nobody');
-is($node->safe_psql('postgres', "SELECT count(*) FROM pgm_endpoint_status()", extra_params => [ '-U', 'watcher' ]),
-	'2', 'pg_read_all_stats may call pgm_endpoint_status()');
-my ($rc, $out, $err) = $node->psql('postgres', "SELECT * FROM pgm_endpoint_status()", extra_params => [ '-U', 'nobody' ]);
+is($node->safe_psql('postgres', "SELECT count(*) FROM pgm_endpoint_circuits()", extra_params => [ '-U', 'watcher' ]),
+	'2', 'pg_read_all_stats may call pgm_endpoint_circuits()');
+my ($rc, $out, $err) = $node->psql('postgres', "SELECT * FROM pgm_endpoint_circuits()", extra_params => [ '-U', 'nobody' ]);
 like($err, qr/permission denied/, 'PUBLIC may not');
 
 # the breaker turned off: circuits close, failures are plain retries
@@ -107,9 +107,9 @@ $node->reload;
 stop_receiver($back);
 $node->safe_psql('postgres', "SELECT pgm_emit_event('test', NULL, 'no breaker', 'down') FROM generate_series(1, 4)");
 ok($node->poll_query_until('postgres',
-		"SELECT consecutive_failures >= 3 FROM pgm_endpoint_status() WHERE endpoint = 'down'"),
+		"SELECT consecutive_failures >= 3 FROM pgm_endpoint_circuits() WHERE endpoint = 'down'"),
 	'failures are still counted with the breaker off');
-is($node->safe_psql('postgres', "SELECT circuit FROM pgm_endpoint_status() WHERE endpoint = 'down'"),
+is($node->safe_psql('postgres', "SELECT circuit FROM pgm_endpoint_circuits() WHERE endpoint = 'down'"),
 	'closed', 'but the circuit never opens');
 
 stop_receiver($ok);

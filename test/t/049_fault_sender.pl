@@ -26,10 +26,10 @@ $node->safe_psql('postgres', qq{
 my $id = $node->safe_psql('postgres', "SELECT pgm_emit_event('test', NULL, 'nowhere', 'nxdomain')");
 $node->safe_psql('postgres', "SELECT pgm_emit_event('test', NULL, 'nowhere', 'nxdomain') FROM generate_series(1, 3)");
 ok($node->poll_query_until('postgres',
-		"SELECT circuit <> 'closed' AND last_error ~* 'resolve' FROM pgm_endpoint_status() WHERE endpoint = 'nxdomain'"),
+		"SELECT circuit <> 'closed' AND last_error ~* 'resolve' FROM pgm_endpoint_circuits() WHERE endpoint = 'nxdomain'"),
 	'an unresolvable host: the circuit opens, the error says why');
 ok($node->poll_query_until('postgres',
-		"SELECT consecutive_failures >= 14 FROM pgm_endpoint_status() WHERE endpoint = 'nxdomain'"),
+		"SELECT consecutive_failures >= 14 FROM pgm_endpoint_circuits() WHERE endpoint = 'nxdomain'"),
 	'probes go on');
 is($node->safe_psql('postgres', "SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'dead') FROM pgm_delivery WHERE endpoint = 'nxdomain'"),
 	'4|0', 'nothing dead while the host does not resolve (max_attempts 3)');
@@ -47,7 +47,7 @@ ok($node->poll_query_until('postgres', "SELECT status = 'dead' FROM pgm_delivery
 	'a redirect loop ends the delivery');
 like($node->safe_psql('postgres', "SELECT last_error FROM pgm_delivery WHERE event_id = $id"),
 	qr/redirect/i, 'with the reason');
-is($node->safe_psql('postgres', "SELECT circuit FROM pgm_endpoint_status() WHERE endpoint = 'loop'"),
+is($node->safe_psql('postgres', "SELECT circuit FROM pgm_endpoint_circuits() WHERE endpoint = 'loop'"),
 	'closed', 'the endpoint answered: its circuit stays closed');
 $node->safe_psql('postgres', "UPDATE pgm_endpoint SET enabled = false WHERE name = 'loop'");
 set_plan($r, []);

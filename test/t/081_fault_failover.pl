@@ -39,11 +39,11 @@ ok($primary->poll_query_until('postgres',
 stop_receiver($r);
 $primary->safe_psql('postgres', "SELECT pgm_emit_event('test', jsonb_build_object('n', g)) FROM generate_series(11, 30) g");
 ok($primary->poll_query_until('postgres',
-		"SELECT circuit <> 'closed' AND pending >= 20 FROM pgm_endpoint_status() WHERE endpoint = 'hook'"),
+		"SELECT circuit <> 'closed' AND pending >= 20 FROM pgm_endpoint_circuits() WHERE endpoint = 'hook'"),
 	'the primary found the endpoint down and opened its circuit');
 my $standby = pgm_standby($primary, 'standby');
 $primary->wait_for_catchup($standby);
-is($standby->safe_psql('postgres', "SELECT circuit <> 'closed' FROM pgm_endpoint_status() WHERE endpoint = 'hook'"),
+is($standby->safe_psql('postgres', "SELECT circuit <> 'closed' FROM pgm_endpoint_circuits() WHERE endpoint = 'hook'"),
 	't', 'the standby sees the open circuit (replicated)');
 my $pending_ids = $standby->safe_psql('postgres',
 	"SELECT string_agg(e.webhook_id, ',' ORDER BY e.id) FROM pgm_delivery d JOIN pgm_event e ON e.id = d.event_id WHERE d.status = 'pending'");

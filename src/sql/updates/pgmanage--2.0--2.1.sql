@@ -1747,7 +1747,7 @@ COMMENT ON TABLE pgmanage.pgm_endpoint_circuit IS 'pgmanage: circuit-breaker sta
 -- One row per endpoint: its circuit and its backlog (the metrics exporter reads this).
 -- SECURITY DEFINER so that pg_read_all_stats sees the state without pgm_endpoint's
 -- secrets (no secret, URL or header is returned); pending rows come from the partial index.
-CREATE FUNCTION pgmanage.pgm_endpoint_status(
+CREATE FUNCTION pgmanage.pgm_endpoint_circuits(
     OUT endpoint text, OUT enabled boolean, OUT circuit text, OUT consecutive_failures integer,
     OUT opened_at timestamptz, OUT next_probe_at timestamptz, OUT last_failure_at timestamptz,
     OUT last_error text, OUT pending bigint, OUT oldest_pending_seconds double precision)
@@ -1770,8 +1770,8 @@ LEFT JOIN LATERAL (
 ) p ON true
 ORDER BY ep.name
 $$;
-COMMENT ON FUNCTION pgmanage.pgm_endpoint_status() IS 'pgmanage: circuit-breaker state and backlog of each endpoint';
+COMMENT ON FUNCTION pgmanage.pgm_endpoint_circuits() IS 'pgmanage: circuit-breaker state and backlog of each endpoint';
 REVOKE ALL ON pgmanage.pgm_endpoint_circuit FROM PUBLIC;
 GRANT SELECT ON pgmanage.pgm_endpoint_circuit TO pg_read_all_stats;
-REVOKE ALL ON FUNCTION pgmanage.pgm_endpoint_status() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgmanage.pgm_endpoint_status() TO pg_read_all_stats;
+REVOKE ALL ON FUNCTION pgmanage.pgm_endpoint_circuits() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgmanage.pgm_endpoint_circuits() TO pg_read_all_stats;
