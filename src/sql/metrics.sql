@@ -293,9 +293,16 @@ BEGIN
         ) q (metric, type, help, labels, value) WHERE names IS NULL OR q.metric = ANY (names);
     END IF;
 
-    -- ---- endpoint circuit state: not built yet (another change adds the
-    -- circuit breaker).  Add one RETURN QUERY here, e.g.
-    --   pgmanage_webhook_circuit_open{endpoint} gauge (1 open, 0 closed)
+    IF names IS NULL OR 'pgmanage_webhook_circuit_open' = ANY (names) THEN
+        -- ---- each endpoint's circuit breaker (pgm_endpoint_circuit, kept by the sender)
+        RETURN QUERY
+        SELECT 'pgmanage_webhook_circuit_open', 'gauge',
+               '1 while the endpoint''s circuit breaker is open or half-open (deliveries wait for a probe), 0 when closed',
+               jsonb_build_object('endpoint', ep.name),
+               (coalesce(c.circuit, 'closed') <> 'closed')::int::float8
+        FROM pgmanage.pgm_endpoint ep
+        LEFT JOIN pgmanage.pgm_endpoint_circuit c ON c.endpoint = ep.name;
+    END IF;
 
     IF names IS NULL OR names && ARRAY['pgmanage_disk_used_ratio', 'pgmanage_disk_size_bytes',
                                        'pgmanage_disk_available_bytes', 'pgmanage_disk_area_bytes'] THEN
