@@ -54,9 +54,6 @@ PG_FUNCTION_INFO_V1(pgm_webhook_signature);
 PG_FUNCTION_INFO_V1(pgm_endpoint_check);
 PG_FUNCTION_INFO_V1(pgm_webhook_wake);
 
-#define WEBHOOK_URL_MAX 2048
-#define WEBHOOK_HEADER_MAX 4096
-
 
 /* statement trigger on pgm_endpoint: an endpoint enabled or fixed may have work */
 Datum
@@ -390,63 +387,46 @@ endpoint_valid_name(const char *name)
 	return true;
 }
 
-/* an HTTP header name: an RFC 9110 token */
-static bool
-endpoint_valid_header_name(const char *s, int len)
-{
-	int			i;
-
-	if (len == 0)
-		return false;
-	for (i = 0; i < len; i++)
-	{
-		unsigned char c = s[i];
-
-		if (!(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL) || c == '\0')
-			return false;
-	}
-	return true;
-}
-
 /* the URL: http or https, a host, no credentials (see docs/tables/pgm_endpoint.md) */
 static void
 endpoint_check_url(const char *name, const char *url)
 {
-	CURLU	   *u;
-	CURLUcode	rc;
-	char	   *scheme = NULL;
-	char	   *host = NULL;
-	char	   *user = NULL;
+	int			curl_rc;
+	const char *what;
 	const char *problem = NULL;
-	const char *what = NULL;
 
-	if (strlen(url) > WEBHOOK_URL_MAX)
-		endpoint_invalid(name, "url", "The URL is longer than 2048 bytes.", NULL);
-	u = curl_url();
-	if (u == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
-	if (rc != CURLUE_OK)
-		problem = psprintf("libcurl cannot parse it: %s.", curl_url_strerror(rc));
-	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-			 (pg_strcasecmp(scheme, "http") != 0 && pg_strcasecmp(scheme, "https") != 0))
-		problem = "Only http and https URLs are allowed.";
-	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
-		problem = "The URL has no host.";
-	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
-		problem = "Credentials in the URL are not allowed.";
-	else if (pgm_wh_host_refused(host, &what))
-		problem = psprintf("The host is %s, which webhooks may not reach.", what);
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(user);
-	curl_url_cleanup(u);
-	if (problem && what)
-		endpoint_invalid(name, "url", problem,
-						 "Link-local and cloud-metadata addresses are refused unless pgmanage.webhook_allow_addresses lists them.");
-	if (problem)
-		endpoint_invalid(name, "url", problem,
-						 "Use an http:// or https:// URL with a host; put credentials in headers, e.g. {\"Authorization\": \"Bearer ...\"}.");
+	switch (pgm_wh_url_check(url, &curl_rc, &what))
+	{
+		case PGM_WH_URL_OK:
+			return;
+		case PGM_WH_URL_TOO_LONG:
+			endpoint_invalid(name, "url", "The URL is longer than 2048 bytes.", NULL);
+			break;
+		case PGM_WH_URL_NO_MEMORY:
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+			break;
+		case PGM_WH_URL_REFUSED:
+			endpoint_invalid(name, "url", psprintf("The host is %s, which webhooks may not reach.", what),
+							 "Link-local and cloud-metadata addresses are refused unless pgmanage.webhook_allow_addresses lists them.");
+			break;
+		case PGM_WH_URL_UNPARSABLE:
+			problem = psprintf("libcurl cannot parse it: %s.", curl_url_strerror((CURLUcode) curl_rc));
+			break;
+		case PGM_WH_URL_SCHEME:
+			problem = "Only http and https URLs are allowed.";
+			break;
+		case PGM_WH_URL_NO_HOST:
+			problem = "The URL has no host.";
+			break;
+		case PGM_WH_URL_CREDENTIALS:
+			problem = "Credentials in the URL are not allowed.";
+			break;
+		case PGM_WH_URL_PORT:
+			problem = "The port must be between 1 and 65535.";
+			break;
+	}
+	endpoint_invalid(name, "url", problem,
+					 "Use an http:// or https:// URL with a host; put credentials in headers, e.g. {\"Authorization\": \"Bearer ...\"}.");
 }
 
 static void
@@ -490,7 +470,7 @@ endpoint_check_headers(const char *name, Jsonb *jb)
 		{
 			int			i;
 
-			if (!endpoint_valid_header_name(v.val.string.val, v.val.string.len))
+			if (!pgm_wh_header_name_ok(v.val.string.val, v.val.string.len))
 				endpoint_invalid(name, "headers", "A header name is an HTTP token (letters, digits, -, _ ...).", NULL);
 			for (i = 0; reserved[i]; i++)
 				if (v.val.string.len == strlen(reserved[i]) &&
@@ -500,19 +480,10 @@ endpoint_check_headers(const char *name, Jsonb *jb)
 		}
 		else if (r == WJB_VALUE)
 		{
-			bool		ctl = false;
-
 			if (v.type != jbvString)
 				endpoint_invalid(name, "headers", "Header values must be JSON strings.", NULL);
 			/* the sender checks the same again before use (sender_header_ok) */
-			for (int i = 0; i < v.val.string.len; i++)
-			{
-				unsigned char c = v.val.string.val[i];
-
-				if ((c < 0x20 && c != '\t') || c == 0x7f)
-					ctl = true;
-			}
-			if (v.val.string.len > WEBHOOK_HEADER_MAX || ctl)
+			if (!pgm_wh_header_value_ok(v.val.string.val, v.val.string.len))
 				endpoint_invalid(name, "headers",
 								 "Header values are at most 4096 bytes, without line breaks or other control characters.", NULL);
 		}
