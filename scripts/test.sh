@@ -13,6 +13,10 @@
 #   scripts/test.sh --pg 15      # the machine's own PostgreSQL: the same as no --pg
 #   scripts/test.sh --pg all     # the machine's, then 17, then 18: a line per
 #                                # version, then the sum
+#   PGM_SANITIZE=1 scripts/test.sh   # pgmanage built with -fsanitize=address,undefined,
+#                                # the servers run with libasan preloaded; reports
+#                                # counted at the end; the normal build is
+#                                # installed again afterwards (docs/security.md)
 #
 # The tests themselves run through PGXS (Makefile, tests section):
 # `make regress_installcheck` and `make prove_installcheck`, the two halves
@@ -77,6 +81,7 @@ cleanup() {
     # no server may outlive the run
     pkill -u postgres -f -- "$work" 2>/dev/null && sleep 1
     pkill -9 -u postgres -f -- "$work" 2>/dev/null
+    [ "${PGM_SANITIZE:-}" = 1 ] && declare -F restore_normal_build >/dev/null && restore_normal_build
     if [ "${KEEP:-}" = 1 ]; then pgm_log "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -84,8 +89,31 @@ trap cleanup EXIT
 mkdir -p "$work/src"
 tar -C "$PGM_ROOT" --exclude=./.git --exclude=./.sandbox --exclude=./results \
     --exclude='*.o' --exclude='*.so' --exclude='*.bc' -cf - . | tar -C "$work/src" -xf -
-pgm_log "building with -Werror $PGM_WARNFLAGS"
-pgm_build_install "$work/src" 9>&-
+# PGM_SANITIZE=1: the library built with AddressSanitizer and UBSan; the
+# servers of pg_regress and the TAP tests (and everything those steps start:
+# the runtime must be loaded first) run with libasan preloaded.  PostgreSQL
+# does not free at exit: no leak detection.  UBSan reports and goes on, so
+# that one run lists every finding; ASan stops the process (the test fails).
+san_env=()
+if [ "${PGM_SANITIZE:-}" = 1 ]; then
+    san_flags="-fsanitize=address,undefined -fno-omit-frame-pointer"
+    pgm_log "building with -Werror $PGM_WARNFLAGS $san_flags"
+    make -C "$work/src" -s clean >/dev/null 2>&1
+    make -C "$work/src" -s COPT="-Werror $PGM_WARNFLAGS $san_flags" 9>&- || pgm_die "sanitizer build failed"
+    make -C "$work/src" -s install >/dev/null 9>&- || pgm_die "install failed"
+    mkdir -p "$work/sanitizer"
+    san_env=(LD_PRELOAD="$(gcc -print-file-name=libasan.so)"
+             ASAN_OPTIONS="detect_leaks=0:log_path=$work/sanitizer/asan:print_suppressions=0"
+             UBSAN_OPTIONS="print_stacktrace=1:log_path=$work/sanitizer/ubsan")
+    # the normal build goes back in at the end, whatever happens
+    restore_normal_build() {
+        pgm_log "installing the normal build again"
+        pgm_build_install "$work/src" 9>&-
+    }
+else
+    pgm_log "building with -Werror $PGM_WARNFLAGS"
+    pgm_build_install "$work/src" 9>&-
+fi
 chown -R postgres: "$work"
 
 as_pg() { runuser -u postgres -- env PATH="$PGM_BINDIR:$PATH" "$@" 9>&-; }
@@ -118,7 +146,7 @@ fi
 # 2. pg_regress through PGXS (make regress_installcheck: a temporary
 #    instance configured by test/regress.conf), results in $work/regress
 mkdir -p "$work/regress" && chown postgres: "$work/regress"
-as_pg make -C "$work/src" regress_installcheck \
+as_pg "${san_env[@]}" make -C "$work/src" regress_installcheck \
     EXTRA_REGRESS_OPTS="--outputdir=$work/regress --port=$((52000 + RANDOM % 1000))" \
     > "$work/regress.log" 2>&1
 while read -r name status; do
@@ -181,7 +209,7 @@ fi
 mkdir -p "$work/tap" && chown postgres: "$work/tap"
 for name in "${tap_tests[@]}"; do
     tdir="$work/tap/${name%.pl}"; mkdir -p "$tdir"; chown postgres: "$tdir"
-    (cd "$work/src" && timeout 600 runuser -u postgres -- env PATH="$PGM_BINDIR:$PATH" \
+    (cd "$work/src" && timeout 600 runuser -u postgres -- env PATH="$PGM_BINDIR:$PATH" "${san_env[@]}" \
         PGM_SRC="$work/src" PGM_PG_CONFIG="$PGM_BINDIR/pg_config" \
         PGM_PGINST="$pginst" PGM_PGINST_SKIP="$pginst_skip" \
         make -s prove_installcheck PROVE_TESTS="test/t/$name" 9>&-) > "$tdir/prove.log" 2>&1
@@ -200,6 +228,15 @@ for name in "${tap_tests[@]}"; do
         done
     fi
 done
+
+# the sanitizers' reports (one file per process that had one)
+if [ "${PGM_SANITIZE:-}" = 1 ]; then
+    nasan=$(cat "$work"/sanitizer/asan.* 2>/dev/null | grep -c '^==[0-9]*==ERROR: AddressSanitizer')
+    nubsan=$(cat "$work"/sanitizer/ubsan.* 2>/dev/null | grep -c 'runtime error:')
+    record "sanitizers: $nasan AddressSanitizer, $nubsan UBSan reports" $((nasan + nubsan > 0))
+    for f in "$work"/sanitizer/*; do [ -f "$f" ] && { echo "--- $f"; head -40 "$f"; }; done
+    cp -r "$work/sanitizer" "/tmp/pgmanage-sanitizer.$(date +%Y%m%d%H%M%S)" 2>/dev/null
+fi
 
 echo
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"

@@ -34,11 +34,13 @@
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "common/base64.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -490,6 +492,52 @@ endpoint_check_headers(const char *name, Jsonb *jb)
 	}
 }
 
+/*
+ * The sender reads endpoints in pgmanage.database only: a row inserted
+ * anywhere else would never receive anything, so the INSERT is refused
+ * (55000, as pgm_emit_event and pgm_schedule_backup refuse there), with
+ * two exceptions.  An extension script (CREATE/ALTER EXTENSION) runs in
+ * every database that has the extension.  COPY is how pg_dump's data is
+ * restored: restoring a dump of pgmanage.database into a database of
+ * another name (a copy to inspect, a rename) keeps its endpoints, with a
+ * WARNING that they are not used there.  (pg_upgrade copies data files and
+ * fires no trigger.)  UPDATE and DELETE stay allowed, so that such rows
+ * can be fixed or removed.
+ */
+static void
+endpoint_check_database(const char *name)
+{
+	char	   *db;
+	const char *q = debug_query_string;
+
+	if (pgm_database == NULL || !OidIsValid(MyDatabaseId) || creating_extension)
+		return;
+	db = get_database_name(MyDatabaseId);
+	if (db == NULL || strcmp(db, pgm_database) == 0)
+		return;
+	while (q && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+		q++;
+	if (q && pg_strncasecmp(q, "copy", 4) == 0 && (q[4] == ' ' || q[4] == '\t' || q[4] == '\n'))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errhidestmt(true),
+				 errmsg("webhook endpoint \"%s\" is stored in database \"%s\", where the sender does not read it",
+						name, db),
+				 errdetail("The sender reads only the endpoints of database \"%s\" (pgmanage.database).",
+						   pgm_database),
+				 errhint("Restore the endpoints into that database, or set pgmanage.database to \"%s\".", db)));
+		return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errhidestmt(true),
+			 errmsg("webhook endpoints are read from database \"%s\", not \"%s\"", pgm_database, db),
+			 errdetail("The sender reads only the endpoints of the database named by pgmanage.database; endpoint \"%s\" would never receive an event here.",
+					   name),
+			 errhint("Connect to database \"%s\" and insert the endpoint there.", pgm_database)));
+}
+
 static int64
 endpoint_interval_ms(Interval *iv)
 {
@@ -526,6 +574,8 @@ pgm_endpoint_check(PG_FUNCTION_ARGS)
 				 errhidestmt(true),
 				 errmsg("invalid webhook endpoint name"),
 				 errdetail("An endpoint name is 1 to 63 letters, digits, \"_\", \"-\" or \".\".")));
+	if (TRIGGER_FIRED_BY_INSERT(tg->tg_event))
+		endpoint_check_database(name);
 
 	d = endpoint_column(tg, tup, "url", name, true, &isnull);
 	endpoint_check_url(name, TextDatumGetCString(d));
