@@ -425,6 +425,7 @@ pgm_kill_record_fill(PgmKillRecord *rec, const PgBackendStatus *be, int64 ran_us
 static void
 enforce_act(const EnforceDue *due, TimestampTz now)
 {
+	char		logname[PGM_LOG_NAME_BUF];
 	int			n = pgstat_fetch_stat_numbackends();
 	int			i;
 
@@ -481,7 +482,7 @@ enforce_act(const EnforceDue *due, TimestampTz now)
 		ereport(LOG,
 				(errmsg("pgmanage: %s backend %d of role \"%s\" after %.3f s: policy %d %s (query id %lld)%s",
 						terminate ? "terminated" : "cancelled the statement of",
-						be->st_procpid, role ? NameStr(role->name) : "?",
+						be->st_procpid, role ? pgm_log_name(NameStr(role->name), logname) : "?",
 						(now - since) / 1000000.0, pol->id,
 						pgm_limit_kind_name(kind), (long long) be->st_query_id,
 						rec.succeeded ? "" : ": signal failed")));
