@@ -165,6 +165,13 @@ pgm_wh_host_refused(const char *host, const char **what)
 	}
 	if (inet_pton(AF_INET6, host, addr) == 1)
 		return pgm_wh_addr_refused(6, addr, what);
+	/* "169.254.169.254." (the DNS root's dot) is that address too */
+	if (len > 1 && host[len - 1] == '.' && len - 1 < sizeof(buf))
+	{
+		memcpy(buf, host, len - 1);
+		buf[len - 1] = '\0';
+		host = buf;
+	}
 	if (inet_aton(host, &in) == 1)
 		return pgm_wh_addr_refused(4, (const uint8 *) &in, what);
 	return false;

@@ -11,7 +11,7 @@
  *	   accepts it, libcurl parses it again as the sender does (a host and a
  *	   port), the scheme is http or https, there are no credentials, a host
  *	   that is an IP literal is not refused by the reference rule, and the
- *	   URL as libcurl normalizes it is accepted too, with the same host;
+ *	   URL as libcurl normalizes it is accepted too, with the same address;
  *	   when it refuses the host, the host is an IP literal the reference
  *	   refuses;
  *	 - an address (4 or 16 bytes) written in one of the forms URL parsers
@@ -57,6 +57,12 @@ ref_literal(const char *host, unsigned char *addr)
 	}
 	if (inet_pton(AF_INET6, host, addr) == 1)
 		return 6;
+	if (len > 1 && host[len - 1] == '.' && len - 1 < sizeof(buf))
+	{
+		memcpy(buf, host, len - 1);
+		buf[len - 1] = '\0';
+		host = buf;
+	}
 	if (inet_aton(host, &in) == 1)
 	{
 		memcpy(addr, &in, 4);
@@ -118,9 +124,21 @@ check_url(const char *url)
 
 			if (pgm_wh_url_check(norm, &rc, &what) != PGM_WH_URL_OK)
 				FUZZ_FAIL("accepted \"%s\" but not its normalized form \"%s\"", url, norm);
+			unsigned char naddr[16];
+			int			nfamily;
+
+			/*
+			 * libcurl may write the host differently once normalized (a
+			 * percent-decoded "270407832" becomes "16.30.24.152"): the
+			 * address must stay the same
+			 */
 			nhost = url_part(norm, CURLUPART_HOST, 0);
-			if (nhost == NULL || strcmp(nhost, host) != 0)
-				FUZZ_FAIL("\"%s\": host \"%s\" becomes \"%s\" once normalized", url, host, nhost ? nhost : "(none)");
+			if (nhost == NULL)
+				FUZZ_FAIL("\"%s\": no host once normalized", url);
+			nfamily = ref_literal(nhost, naddr);
+			if (nfamily != family ||
+				(family != 0 && memcmp(addr, naddr, family == 4 ? 4 : 16) != 0))
+				FUZZ_FAIL("\"%s\": host \"%s\" becomes \"%s\", another address, once normalized", url, host, nhost);
 			free(nhost);
 		}
 		free(host);
