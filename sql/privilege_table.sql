@@ -12,6 +12,9 @@
 -- 3. An unprivileged role may do exactly what PUBLIC may; nothing is
 --    granted to any role but these four and the owner; every member is
 --    owned by the extension's owner.
+-- A new object: paste the doc_line that 2. prints into the table of
+-- docs/security.md, and add its lines (1., unaligned: one line per object
+-- or column, nothing else moves) to expected/privilege_table.out.
 CREATE ROLE pgm_priv_nobody;
 
 -- what role r may do with one object (kind, oid, column number): the
