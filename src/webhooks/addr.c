@@ -144,6 +144,7 @@ bool
 pgm_wh_host_refused(const char *host, const char **what)
 {
 	char		buf[INET6_ADDRSTRLEN + 1];
+	char		name[256];
 	uint8		addr[16];
 	size_t		len = strlen(host);
 	struct in_addr in;
@@ -165,12 +166,21 @@ pgm_wh_host_refused(const char *host, const char **what)
 	}
 	if (inet_pton(AF_INET6, host, addr) == 1)
 		return pgm_wh_addr_refused(6, addr, what);
-	/* "169.254.169.254." (the DNS root's dot) is that address too */
-	if (len > 1 && host[len - 1] == '.' && len - 1 < sizeof(buf))
+	/*
+	 * "169.254.169.254." (the DNS root's dot) is that address too, and so
+	 * is "0000...0001." however many zeros it has: a host name is at most
+	 * 253 bytes, a longer host is refused.
+	 */
+	if (len > 255)
 	{
-		memcpy(buf, host, len - 1);
-		buf[len - 1] = '\0';
-		host = buf;
+		*what = "a host name longer than 255 bytes";
+		return true;
+	}
+	if (len > 1 && host[len - 1] == '.')
+	{
+		memcpy(name, host, len - 1);
+		name[len - 1] = '\0';
+		host = name;
 	}
 	if (inet_aton(host, &in) == 1)
 		return pgm_wh_addr_refused(4, (const uint8 *) &in, what);
