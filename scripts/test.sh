@@ -96,11 +96,13 @@ tar -C "$PGM_ROOT" --exclude=./.git --exclude=./.sandbox --exclude=./results \
 # be loaded first).  UBSan's runtime is linked into the library and needs
 # nothing else.  PostgreSQL does not free at exit: no leak detection.  UBSan
 # reports and goes on, so that one run lists every finding.
-# On this machine (Debian 12, glibc 2.36) postgres itself (even postgres -V)
-# hangs at start with libasan (gcc 12 or clang 14) preloaded: gdb shows
-# gettext's lock left broken after libgpg-error's constructor (libsystemd ->
-# libgcrypt), so address cannot run here; see
-# docs/security.md.
+# With libasan preloaded, postgres itself (even postgres -V) hangs at start
+# on Debian 12 (glibc 2.36, gcc 12's or clang 14's runtime): gdb shows
+# gettext's lock left broken by the bindtextdomain() of libgpg-error's
+# constructor (libsystemd -> libgcrypt -> libgpg-error), which runs before
+# the runtime is ready.  A small library preloaded after libasan skips the
+# bindtextdomain() of those libraries' constructors (their messages stay
+# untranslated); see docs/security.md.
 case "${PGM_SANITIZE:-}" in
     1) PGM_SANITIZE=address,undefined ;;
 esac
@@ -111,7 +113,7 @@ san_wrap() {  # san_wrap BINDIR: its postgres becomes the wrapper
         echo '#!/bin/sh'
         echo '# scripts/test.sh PGM_SANITIZE: the server with the sanitizers'"'"' options'
         case "$PGM_SANITIZE" in
-            *address*) echo "LD_PRELOAD=$(gcc -print-file-name=libasan.so) \\" ;;
+            *address*) echo "LD_PRELOAD='$(gcc -print-file-name=libasan.so) $work/sanitizer-preload.so' \\" ;;
         esac
         echo "ASAN_OPTIONS=detect_leaks=0:log_path=$work/sanitizer/asan \\"
         echo "UBSAN_OPTIONS=print_stacktrace=1:log_path=$work/sanitizer/ubsan \\"
@@ -124,6 +126,25 @@ if [ -n "${PGM_SANITIZE:-}" ]; then
     pgm_log "building with -Werror $PGM_WARNFLAGS $san_flags"
     make -C "$work/src" -s clean >/dev/null 2>&1
     make -C "$work/src" -s COPT="-Werror $PGM_WARNFLAGS $san_flags" 9>&- || pgm_die "sanitizer build failed"
+    cat > "$work/sanitizer-preload.c" <<'SHIM'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <string.h>
+/* the message catalogs of libraries whose constructors run before libasan is ready */
+char *bindtextdomain(const char *domain, const char *dir)
+{
+	static char *(*real) (const char *, const char *);
+
+	if (domain && (strcmp(domain, "libgpg-error") == 0 || strcmp(domain, "gnutls30") == 0 ||
+				   strncmp(domain, "libgcrypt", 9) == 0))
+		return (char *) dir;
+	if (!real)
+		real = (char *(*) (const char *, const char *)) dlsym(RTLD_NEXT, "bindtextdomain");
+	return real(domain, dir);
+}
+SHIM
+    gcc -shared -fPIC -O1 -o "$work/sanitizer-preload.so" "$work/sanitizer-preload.c" -ldl ||
+        pgm_die "cannot build the sanitizer preload library"
     saninst=$work/saninst
     share=$("$PGM_BINDIR/pg_config" --sharedir)
     mkdir -p "$saninst$(dirname "$PGM_BINDIR")" "$saninst$share" "$work/sanitizer"
