@@ -242,8 +242,8 @@ INSERT INTO pgmanage.pgm_alert_state (name, state) VALUES ('disk', 'ok');
 -- (an event, as a row: pgm_emit_event works only in pgmanage.database)
 INSERT INTO pgmanage.pgm_event (kind, payload) VALUES ('test', '{}');
 CREATE DATABASE pgm_restored;
--- (its COPY warns that pgm_restored is not pgmanage.database: not shown)
-\! pg_dump -d pgm_upgrade_public | PGOPTIONS='-c client_min_messages=error' psql -X -q -v ON_ERROR_STOP=1 -d pgm_restored > /dev/null && echo restored
+-- (its COPY warns that pgm_restored is not pgmanage.database)
+\! pg_dump -d pgm_upgrade_public | psql -X -q -v ON_ERROR_STOP=1 -d pgm_restored > /dev/null && echo restored
 \c pgm_restored
 SET client_min_messages = warning;
 SELECT id, role_name, statement_timeout FROM pgmanage.pgm_timeout_policy ORDER BY id;
