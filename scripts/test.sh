@@ -107,19 +107,24 @@ case "${PGM_SANITIZE:-}" in
     1) PGM_SANITIZE=address,undefined ;;
 esac
 test_bindir=$PGM_BINDIR
-san_wrap() {  # san_wrap BINDIR: its postgres becomes the wrapper
-    mv "$1/postgres" "$1/postgres.bin"
-    {
-        echo '#!/bin/sh'
-        echo '# scripts/test.sh PGM_SANITIZE: the server with the sanitizers'"'"' options'
-        case "$PGM_SANITIZE" in
-            *address*) echo "LD_PRELOAD='$(gcc -print-file-name=libasan.so) $work/sanitizer-preload.so' \\" ;;
-        esac
-        echo "ASAN_OPTIONS=detect_leaks=0:log_path=$work/sanitizer/asan \\"
-        echo "UBSAN_OPTIONS=print_stacktrace=1:log_path=$work/sanitizer/ubsan \\"
-        echo 'exec "$(dirname "$0")/postgres.bin" "$@"'
-    } > "$1/postgres"
-    chmod 755 "$1/postgres"
+san_wrap() {  # san_wrap BINDIR: its postgres and pg_ctl become wrappers
+    # (pg_ctl too: its restart starts the binary that postmaster.opts names,
+    # postgres.bin, which inherits pg_ctl's environment)
+    local prog
+    for prog in postgres pg_ctl; do
+        mv "$1/$prog" "$1/$prog.bin"
+        {
+            echo '#!/bin/sh'
+            echo '# scripts/test.sh PGM_SANITIZE: with the sanitizers'"'"' options'
+            case "$PGM_SANITIZE" in
+                *address*) echo "LD_PRELOAD='$(gcc -print-file-name=libasan.so) $work/sanitizer-preload.so' \\" ;;
+            esac
+            echo "ASAN_OPTIONS=detect_leaks=0:log_path=$work/sanitizer/asan \\"
+            echo "UBSAN_OPTIONS=print_stacktrace=1:log_path=$work/sanitizer/ubsan \\"
+            echo "exec \"\$(dirname \"\$0\")/$prog.bin\" \"\$@\""
+        } > "$1/$prog"
+        chmod 755 "$1/$prog"
+    done
 }
 if [ -n "${PGM_SANITIZE:-}" ]; then
     san_flags="-fsanitize=$PGM_SANITIZE -fno-omit-frame-pointer"
