@@ -51,7 +51,7 @@ DATA = $(sort $(wildcard src/sql/updates/pgmanage--*.sql))
 #
 # pg_regress tests, one file per topic, in this order, in a temporary
 # instance configured by test/regress.conf.
-REGRESS = init size_report bloat kill_long timeout_policy status slow_queries webhook cron vacuum_jobs backup_jobs health_reports metrics privileges column_types upgrade
+REGRESS = init size_report bloat kill_long timeout_policy status slow_queries webhook cron vacuum_jobs backup_jobs health_reports metrics privileges privilege_table column_types upgrade
 REGRESS_OPTS = --temp-instance=$(CURDIR)/tmp_check_regress --temp-config=$(srcdir)/test/regress.conf
 EXTRA_CLEAN += tmp_check_regress
 # TAP tests (PostgreSQL::Test::Cluster), run by prove from $(srcdir)

@@ -13,7 +13,7 @@ pgm_die() { printf '[pgmanage] error: %s\n' "$*" >&2; exit 1; }
 pgm_become_root() {
     if [ "$(id -u)" -ne 0 ]; then
         command -v sudo >/dev/null || pgm_die "run as root, or install sudo"
-        exec sudo --preserve-env=KEEP,PGM_TAP_FILTER,PGM_SKIP_DEPS,PGM_CLIENTS,PGM_DEB "$@"
+        exec sudo --preserve-env=KEEP,PGM_TAP_FILTER,PGM_SKIP_DEPS,PGM_CLIENTS,PGM_DEB,PGM_SANITIZE "$@"
     fi
 }
 

@@ -15,6 +15,10 @@
 #   scripts/test.sh --pg 15      # the machine's own PostgreSQL: the same as no --pg
 #   scripts/test.sh --pg all     # the machine's, then 17, then 18: a line per
 #                                # version, then the sum
+#   PGM_SANITIZE=undefined scripts/test.sh   # pgmanage built with -fsanitize=undefined
+#                                # (or address,undefined: =1) into a private copy
+#                                # of PostgreSQL; the sanitizers' reports are
+#                                # counted at the end (docs/security.md)
 #
 # The tests themselves run through PGXS (Makefile, tests section):
 # `make regress_installcheck` and `make prove_installcheck`, the two halves
@@ -86,8 +90,80 @@ trap cleanup EXIT
 mkdir -p "$work/src"
 tar -C "$PGM_ROOT" --exclude=./.git --exclude=./.sandbox --exclude=./results \
     --exclude='*.o' --exclude='*.so' --exclude='*.bc' -cf - . | tar -C "$work/src" -xf -
-pgm_log "building with -Werror $PGM_WARNFLAGS"
-pgm_build_install "$work/src" 9>&-
+# PGM_SANITIZE=undefined (or address,undefined; 1 means that): the library
+# built with those sanitizers and installed into a private copy of the
+# PostgreSQL installation ($work/saninst; the system's is not touched),
+# whose postgres is a wrapper that sets the sanitizers' options (reports go
+# to $work/sanitizer/) and, for address, preloads libasan (its runtime must
+# be loaded first).  UBSan's runtime is linked into the library and needs
+# nothing else.  PostgreSQL does not free at exit: no leak detection.  UBSan
+# reports and goes on, so that one run lists every finding.
+# With libasan preloaded, postgres itself (even postgres -V) hangs at start
+# on Debian 12 (glibc 2.36, gcc 12's or clang 14's runtime): gdb shows
+# gettext's lock left broken by the bindtextdomain() of libgpg-error's
+# constructor (libsystemd -> libgcrypt -> libgpg-error), which runs before
+# the runtime is ready.  A small library preloaded after libasan skips the
+# bindtextdomain() of those libraries' constructors (their messages stay
+# untranslated); see docs/security.md.
+case "${PGM_SANITIZE:-}" in
+    1) PGM_SANITIZE=address,undefined ;;
+esac
+test_bindir=$PGM_BINDIR
+san_wrap() {  # san_wrap BINDIR: its postgres and pg_ctl become wrappers
+    # (pg_ctl too: its restart starts the binary that postmaster.opts names,
+    # postgres.bin, which inherits pg_ctl's environment)
+    local prog
+    for prog in postgres pg_ctl; do
+        mv "$1/$prog" "$1/$prog.bin"
+        {
+            echo '#!/bin/sh'
+            echo '# scripts/test.sh PGM_SANITIZE: with the sanitizers'"'"' options'
+            case "$PGM_SANITIZE" in
+                *address*) echo "LD_PRELOAD='$(gcc -print-file-name=libasan.so) $work/sanitizer-preload.so' \\" ;;
+            esac
+            echo "ASAN_OPTIONS=detect_leaks=0:log_path=$work/sanitizer/asan \\"
+            echo "UBSAN_OPTIONS=print_stacktrace=1:log_path=$work/sanitizer/ubsan \\"
+            echo "exec \"\$(dirname \"\$0\")/$prog.bin\" \"\$@\""
+        } > "$1/$prog"
+        chmod 755 "$1/$prog"
+    done
+}
+if [ -n "${PGM_SANITIZE:-}" ]; then
+    san_flags="-fsanitize=$PGM_SANITIZE -fno-omit-frame-pointer"
+    pgm_log "building with -Werror $PGM_WARNFLAGS $san_flags"
+    make -C "$work/src" -s clean >/dev/null 2>&1
+    make -C "$work/src" -s COPT="-Werror $PGM_WARNFLAGS $san_flags" 9>&- || pgm_die "sanitizer build failed"
+    cat > "$work/sanitizer-preload.c" <<'SHIM'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <string.h>
+/* the message catalogs of libraries whose constructors run before libasan is ready */
+char *bindtextdomain(const char *domain, const char *dir)
+{
+	static char *(*real) (const char *, const char *);
+
+	if (domain && (strcmp(domain, "libgpg-error") == 0 || strcmp(domain, "gnutls30") == 0 ||
+				   strncmp(domain, "libgcrypt", 9) == 0))
+		return (char *) dir;
+	if (!real)
+		real = (char *(*) (const char *, const char *)) dlsym(RTLD_NEXT, "bindtextdomain");
+	return real(domain, dir);
+}
+SHIM
+    gcc -shared -fPIC -O1 -o "$work/sanitizer-preload.so" "$work/sanitizer-preload.c" -ldl ||
+        pgm_die "cannot build the sanitizer preload library"
+    saninst=$work/saninst
+    share=$("$PGM_BINDIR/pg_config" --sharedir)
+    mkdir -p "$saninst$(dirname "$PGM_BINDIR")" "$saninst$share" "$work/sanitizer"
+    cp -a "$(dirname "$PGM_BINDIR")/." "$saninst$(dirname "$PGM_BINDIR")/"
+    cp -a "$share/." "$saninst$share/"
+    make -C "$work/src" -s install DESTDIR="$saninst" >/dev/null 9>&- || pgm_die "install failed"
+    san_wrap "$saninst$PGM_BINDIR"
+    test_bindir=$saninst$PGM_BINDIR
+else
+    pgm_log "building with -Werror $PGM_WARNFLAGS"
+    pgm_build_install "$work/src" 9>&-
+fi
 chown -R postgres: "$work"
 
 as_pg() { runuser -u postgres -- env PATH="$PGM_BINDIR:$PATH" "$@" 9>&-; }
@@ -138,15 +214,17 @@ for t in "$work"/src/test/unit/run.sh; do
     [ "$failed" -gt 0 ] && tail -20 "$work/unit.log"
 done
 if [ -x "$work/src/test/fuzz/run.sh" ]; then
-    as_pg "$work/src/test/fuzz/run.sh" 5 > "$work/fuzz.log" 2>&1; rc=$?
+    # cron parser, endpoint URLs and addresses, endpoint headers: 20 s each
+    as_pg env PG_CONFIG="$PGM_BINDIR/pg_config" "$work/src/test/fuzz/run.sh" 20 > "$work/fuzz.log" 2>&1; rc=$?
     if [ $rc = 77 ]; then pgm_log "fuzz: skipped ($(tail -1 "$work/fuzz.log"))"
-    else record "fuzz: cron parser (5 s)" $rc; [ $rc = 0 ] || tail -20 "$work/fuzz.log"; fi
+    else record "fuzz: cron, wh_url, wh_header (20 s each)" $rc; grep '^fuzz ' "$work/fuzz.log"
+         [ $rc = 0 ] || tail -40 "$work/fuzz.log"; fi
 fi
 
 # 2. pg_regress through PGXS (make regress_installcheck: a temporary
 #    instance configured by test/regress.conf), results in $work/regress
 mkdir -p "$work/regress" && chown postgres: "$work/regress"
-as_pg make -C "$work/src" regress_installcheck \
+as_pg env PATH="$test_bindir:$PATH" make -C "$work/src" regress_installcheck bindir="$test_bindir" \
     EXTRA_REGRESS_OPTS="--outputdir=$work/regress --port=$((52000 + RANDOM % 1000))" \
     > "$work/regress.log" 2>&1
 while read -r name status; do
@@ -203,16 +281,18 @@ if [ ${#tap_tests[@]} -gt 0 ] &&
             pginst_skip="the build of release 1.5 failed (see $work/v1.5.log)"
         fi
     fi
+    # (the sanitized build of this tree gets installed there too: its server needs the runtime)
+    [ -n "${PGM_SANITIZE:-}" ] && san_wrap "$pginst$PGM_BINDIR"
     chown -R postgres: "$work/pginst" "$work/v1.5" 2>/dev/null
 fi
 
 mkdir -p "$work/tap" && chown postgres: "$work/tap"
 for name in "${tap_tests[@]}"; do
     tdir="$work/tap/${name%.pl}"; mkdir -p "$tdir"; chown postgres: "$tdir"
-    (cd "$work/src" && timeout 600 runuser -u postgres -- env PATH="$PGM_BINDIR:$PATH" \
+    (cd "$work/src" && timeout 600 runuser -u postgres -- env PATH="$test_bindir:$PATH" \
         PGM_SRC="$work/src" PGM_PG_CONFIG="$PGM_BINDIR/pg_config" \
         PGM_PGINST="$pginst" PGM_PGINST_SKIP="$pginst_skip" \
-        make -s prove_installcheck PROVE_TESTS="test/t/$name" 9>&-) > "$tdir/prove.log" 2>&1
+        make -s prove_installcheck bindir="$test_bindir" PROVE_TESTS="test/t/$name" 9>&-) > "$tdir/prove.log" 2>&1
     rc=$?
     rm -rf "$tdir/tmp_check"; mv "$work/src/tmp_check" "$tdir/tmp_check" 2>/dev/null
     if [ $rc = 0 ] && grep -q -E '^test/t/[^ ]+ \.+ skipped:' "$tdir/prove.log"; then
@@ -259,6 +339,15 @@ if [ "${PGM_CLIENTS:-}" = 1 ]; then
         grep -q -E '^(ok|FAILED) +clients:' "$work/clients.log" || record "clients: test/clients/run.sh" 1
         grep -v -E '^(ok|skip) ' "$work/clients.log" | tail -60
     fi
+fi
+
+# the sanitizers' reports (one file per process that had one)
+if [ -n "${PGM_SANITIZE:-}" ]; then
+    nasan=$(cat "$work"/sanitizer/asan.* 2>/dev/null | grep -c '^==[0-9]*==ERROR: AddressSanitizer')
+    nubsan=$(cat "$work"/sanitizer/ubsan.* 2>/dev/null | grep -c 'runtime error:')
+    record "sanitizers: $nasan AddressSanitizer, $nubsan UBSan reports" $((nasan + nubsan > 0))
+    for f in "$work"/sanitizer/*; do [ -f "$f" ] && { echo "--- $f"; head -40 "$f"; }; done
+    cp -r "$work/sanitizer" "/tmp/pgmanage-sanitizer.$(date +%Y%m%d%H%M%S)" 2>/dev/null
 fi
 
 echo

@@ -147,7 +147,10 @@ SELECT string_agg(line, E'\n' ORDER BY line) AS chain_description FROM pgm_test.
 SET client_min_messages = warning;
 CREATE EXTENSION pgmanage VERSION '1.5';
 INSERT INTO pgmanage.pgm_timeout_policy (role_name, statement_timeout) VALUES ('app', '30 s'), ('batch', '1 h');
-INSERT INTO pgmanage.pgm_endpoint (name, url) VALUES ('ops', 'https://ops.example.com/hook');
+-- (COPY, as a restore would: an INSERT into pgm_endpoint outside pgmanage.database is refused)
+COPY pgmanage.pgm_endpoint (name, url) FROM stdin;
+ops	https://ops.example.com/hook
+\.
 SELECT secret AS endpoint_secret FROM pgmanage.pgm_endpoint \gset
 INSERT INTO pgmanage.pgm_job (name, kind, schedule, database_name) VALUES ('nightly', 'vacuum', '@daily', 'x');
 DO $$
@@ -239,6 +242,7 @@ INSERT INTO pgmanage.pgm_alert_state (name, state) VALUES ('disk', 'ok');
 -- (an event, as a row: pgm_emit_event works only in pgmanage.database)
 INSERT INTO pgmanage.pgm_event (kind, payload) VALUES ('test', '{}');
 CREATE DATABASE pgm_restored;
+-- (its COPY warns that pgm_restored is not pgmanage.database)
 \! pg_dump -d pgm_upgrade_public | psql -X -q -v ON_ERROR_STOP=1 -d pgm_restored > /dev/null && echo restored
 \c pgm_restored
 SET client_min_messages = warning;

@@ -108,6 +108,7 @@ child_on_exit(int code, Datum arg)
 PgmProcStatus *
 pgm_child_start(PgmChild which, const char *name)
 {
+	char		logname[PGM_LOG_NAME_BUF];
 	PgmProcStatus *st = &pgm_shared->children[which];
 	char		dbname[NAMEDATALEN];
 	int			other;
@@ -140,7 +141,7 @@ pgm_child_start(PgmChild which, const char *name)
 	child_status = st;
 	child_name = name;
 
-	ereport(LOG, (errmsg("%s started in database \"%s\"", name, dbname)));
+	ereport(LOG, (errmsg("%s started in database \"%s\"", name, pgm_log_name(dbname, logname))));
 	return st;
 }
 

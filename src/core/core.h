@@ -113,4 +113,14 @@ typedef struct PgmDiskSpace
 extern bool pgm_disk_space(const char *path, PgmDiskSpace *out);
 extern Datum pgm_client_addr_datum(const SockAddr *addr, bool *isnull);
 
+/*
+ * A role or database name (anyone with CREATEROLE or CREATEDB chooses one)
+ * for a line of the server log: control characters written as \n, \t,
+ * \xNN, so that a name cannot split the line or send escape codes to the
+ * terminal of whoever reads the log.  Returns "name" itself when it has
+ * none, else "buf" (PGM_LOG_NAME_BUF bytes: any name fits).
+ */
+#define PGM_LOG_NAME_BUF (NAMEDATALEN * 4)
+extern const char *pgm_log_name(const char *name, char *buf);
+
 #endif							/* PGM_CORE_H */

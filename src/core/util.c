@@ -2,7 +2,8 @@
  * core/util.c
  *		Small helpers that several capabilities share: the free space of
  *		a filesystem (reports' pgm_disk_usage, webhooks' disk alerts) and a
- *		client address as an inet Datum (kill log, slow queries, reports).
+ *		client address as an inet Datum (kill log, slow queries, reports);
+ *		a name made safe for a line of the server log.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -56,4 +57,33 @@ pgm_client_addr_datum(const SockAddr *addr, bool *isnull)
 	clean_ipv6_addr(copy.addr.ss_family, host);
 	*isnull = false;
 	return DirectFunctionCall1(inet_in, CStringGetDatum(host));
+}
+
+/* see core.h */
+const char *
+pgm_log_name(const char *name, char *buf)
+{
+	const unsigned char *p;
+	size_t		n = 0;
+
+	for (p = (const unsigned char *) name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			break;
+	if (*p == '\0')
+		return name;
+	for (p = (const unsigned char *) name; *p && n + 5 < PGM_LOG_NAME_BUF; p++)
+	{
+		if (*p == '\n')
+			buf[n++] = '\\', buf[n++] = 'n';
+		else if (*p == '\t')
+			buf[n++] = '\\', buf[n++] = 't';
+		else if (*p == '\r')
+			buf[n++] = '\\', buf[n++] = 'r';
+		else if (*p < 0x20 || *p == 0x7f)
+			n += snprintf(buf + n, PGM_LOG_NAME_BUF - n, "\\x%02x", *p);
+		else
+			buf[n++] = (char) *p;
+	}
+	buf[n] = '\0';
+	return buf;
 }

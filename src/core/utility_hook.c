@@ -175,6 +175,7 @@ utility_may_proceed(Node *stmt, const char *dbname, ProcessUtilityContext contex
 static void
 utility_release_database(const char *dbname)
 {
+	char		logname[PGM_LOG_NAME_BUF];
 	int			pids[PGM_NUM_CHILDREN];
 	int			n = 0;
 	int			nothers = 0;
@@ -197,7 +198,7 @@ utility_release_database(const char *dbname)
 
 	ereport(LOG,
 			(errmsg("pgmanage: stopping its processes in database \"%s\" so that it can be dropped or changed",
-					dbname)));
+					pgm_log_name(dbname, logname))));
 	for (i = 0; i < n; i++)
 		kill(pids[i], SIGTERM);
 	while (waited < UTILITY_WAIT_MS)

@@ -147,6 +147,7 @@ worker_find_extension(char *problem, int len)
 static void
 worker_pass(TimestampTz now)
 {
+	char		logname[PGM_LOG_NAME_BUF];
 	char		problem[PGM_ERROR_LEN];
 	PgmDutyContext ctx;
 	bool		found = worker_find_extension(problem, sizeof(problem));
@@ -167,7 +168,7 @@ worker_pass(TimestampTz now)
 	else if (missing_logged[0] != '\0')
 	{
 		ereport(LOG, (errmsg("pgmanage: extension found in database \"%s\", worker active",
-							 worker_dbname)));
+							 pgm_log_name(worker_dbname, logname))));
 		missing_logged[0] = '\0';
 	}
 	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);

@@ -60,6 +60,7 @@ kill_long_duration_datum(int64 usecs)
 Datum
 pgm_kill_long(PG_FUNCTION_ARGS)
 {
+	char		logname[PGM_LOG_NAME_BUF];
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Interval   *limit;
 	int64		limit_us;
@@ -178,7 +179,7 @@ pgm_kill_long(PG_FUNCTION_ARGS)
 				ereport(LOG,
 						(errmsg("pgmanage: pgm_kill_long sent %s to backend %d of role \"%s\" after %.3f s (query id %lld)",
 								pgm_action_name(act), be->st_procpid,
-								rolename ? rolename : "?",
+								rolename ? pgm_log_name(rolename, logname) : "?",
 								ran_us / 1000000.0,
 								(long long) be->st_query_id),
 						 errhidestmt(true)));

@@ -501,6 +501,7 @@ enforce_signal(const PgBackendStatus *be, const PgmPolicy *pol, PgmLimitKind kin
 	int			err = 0;
 	const EnforceRole *role;
 	const PgmBackendSlotCopy *c;
+	char		logname[PGM_LOG_NAME_BUF];
 
 	pgm_kill_record_fill(&rec, be, ran_us);
 	rec.policy_id = pol->id;
@@ -531,7 +532,7 @@ enforce_signal(const PgBackendStatus *be, const PgmPolicy *pol, PgmLimitKind kin
 		ereport(LOG,
 				(errmsg("pgmanage: %s backend %d of role \"%s\", which blocked backend %d for %.3f s: policy %d %s (query id %lld)%s",
 						terminate ? "terminated" : "cancelled the statement of",
-						be->st_procpid, role ? NameStr(role->name) : "?", waiter,
+						be->st_procpid, role ? pgm_log_name(NameStr(role->name), logname) : "?", waiter,
 						ran_us / 1000000.0, pol->id,
 						pgm_limit_kind_name(kind), (long long) be->st_query_id,
 						rec.succeeded ? "" : ": signal failed")));
@@ -539,7 +540,7 @@ enforce_signal(const PgBackendStatus *be, const PgmPolicy *pol, PgmLimitKind kin
 		ereport(LOG,
 				(errmsg("pgmanage: %s backend %d of role \"%s\" after %.3f s: policy %d %s (query id %lld)%s",
 						terminate ? "terminated" : "cancelled the statement of",
-						be->st_procpid, role ? NameStr(role->name) : "?",
+						be->st_procpid, role ? pgm_log_name(NameStr(role->name), logname) : "?",
 						ran_us / 1000000.0, pol->id,
 						pgm_limit_kind_name(kind), (long long) be->st_query_id,
 						rec.succeeded ? "" : ": signal failed")));

@@ -859,6 +859,7 @@ vw_run(void)
 void
 pgm_vacuum_worker_main(Datum arg)
 {
+	char		logname[PGM_LOG_NAME_BUF];
 	int			slotno = DatumGetInt32(arg);
 	const char *status;
 	char		error[PGM_VACUUM_REASON_LEN];
@@ -896,7 +897,7 @@ pgm_vacuum_worker_main(Datum arg)
 	pgm_process_pin_search_path();
 	pgstat_report_appname("pgmanage vacuum");
 	ereport(LOG, (errmsg("pgmanage vacuum run %lld started in database \"%s\"",
-						 (long long) vw_run_id, vw_params.dbname)));
+						 (long long) vw_run_id, pgm_log_name(vw_params.dbname, logname))));
 	vw_stmt_cxt = AllocSetContextCreate(TopMemoryContext, "pgmanage vacuum statement",
 										ALLOCSET_DEFAULT_SIZES);
 

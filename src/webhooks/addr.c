@@ -17,6 +17,11 @@
  * (an IP literal; a host name is judged once resolved) and by the sender
  * to every address libcurl is about to connect to, after DNS resolution
  * (CURLOPT_OPENSOCKETFUNCTION), redirects included.
+ *
+ * Also here, the other pure checks of an endpoint (its URL and its extra
+ * headers), which the trigger on pgm_endpoint and the sender share.  This
+ * file calls no server function (only libc and libcurl), so that
+ * test/fuzz/ builds it without a server.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -24,6 +29,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+
+#include <curl/curl.h>
 
 #include "webhooks/webhooks.h"
 
@@ -137,6 +144,7 @@ bool
 pgm_wh_host_refused(const char *host, const char **what)
 {
 	char		buf[INET6_ADDRSTRLEN + 1];
+	char		name[256];
 	uint8		addr[16];
 	size_t		len = strlen(host);
 	struct in_addr in;
@@ -158,7 +166,132 @@ pgm_wh_host_refused(const char *host, const char **what)
 	}
 	if (inet_pton(AF_INET6, host, addr) == 1)
 		return pgm_wh_addr_refused(6, addr, what);
+	/*
+	 * "169.254.169.254." (the DNS root's dot) is that address too, and so
+	 * is "0000...0001." however many zeros it has: a host name is at most
+	 * 253 bytes, a longer host is refused.
+	 */
+	if (len > 255)
+	{
+		*what = "a host name longer than 255 bytes";
+		return true;
+	}
+	if (len > 1 && host[len - 1] == '.')
+	{
+		memcpy(name, host, len - 1);
+		name[len - 1] = '\0';
+		host = name;
+	}
 	if (inet_aton(host, &in) == 1)
 		return pgm_wh_addr_refused(4, (const uint8 *) &in, what);
 	return false;
+}
+
+/*
+ * An extra header's name: an RFC 9110 token (ASCII letters, digits and
+ * !#$%&'*+-.^_`|~), whatever the server's locale says is alphanumeric.
+ */
+bool
+pgm_wh_header_name_ok(const char *s, size_t len)
+{
+	size_t		i;
+
+	if (len == 0)
+		return false;
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * An extra header's value: at most PGM_WH_HEADER_MAX bytes, no control
+ * character but tab (no line break: nothing can be appended to the request).
+ */
+bool
+pgm_wh_header_value_ok(const char *s, size_t len)
+{
+	size_t		i;
+
+	if (len > PGM_WH_HEADER_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static bool
+addr_ascii_caseeq(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+	{
+		char		x = (*a >= 'A' && *a <= 'Z') ? *a + ('a' - 'A') : *a;
+		char		y = (*b >= 'A' && *b <= 'Z') ? *b + ('a' - 'A') : *b;
+
+		if (x != y)
+			return false;
+	}
+	return *a == *b;
+}
+
+/*
+ * An endpoint's URL: at most PGM_WH_URL_MAX bytes, parsed by libcurl, http
+ * or https, a host, no credentials, a port from 1 to 65535 (libcurl takes
+ * port 0, to which nothing can connect), a host that is not a refused address.
+ * *curl_rc gets libcurl's error for PGM_WH_URL_UNPARSABLE, *what the reason
+ * for PGM_WH_URL_REFUSED (see pgm_wh_addr_refused).
+ */
+PgmWhUrlCheck
+pgm_wh_url_check(const char *url, int *curl_rc, const char **what)
+{
+	CURLU	   *u;
+	CURLUcode	rc;
+	char	   *scheme = NULL;
+	char	   *host = NULL;
+	char	   *user = NULL;
+	char	   *port = NULL;
+	PgmWhUrlCheck result = PGM_WH_URL_OK;
+
+	*curl_rc = 0;
+	*what = NULL;
+	if (strlen(url) > PGM_WH_URL_MAX)
+		return PGM_WH_URL_TOO_LONG;
+	u = curl_url();
+	if (u == NULL)
+		return PGM_WH_URL_NO_MEMORY;
+	rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+	if (rc != CURLUE_OK)
+	{
+		*curl_rc = (int) rc;
+		result = PGM_WH_URL_UNPARSABLE;
+	}
+	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+			 !(addr_ascii_caseeq(scheme, "http") || addr_ascii_caseeq(scheme, "https")))
+		result = PGM_WH_URL_SCHEME;
+	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
+		result = PGM_WH_URL_NO_HOST;
+	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
+		result = PGM_WH_URL_CREDENTIALS;
+	else if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+			 strlen(port) > 5 || strspn(port, "0123456789") != strlen(port) ||
+			 atoi(port) < 1 || atoi(port) > 65535)
+		result = PGM_WH_URL_PORT;
+	else if (pgm_wh_host_refused(host, what))
+		result = PGM_WH_URL_REFUSED;
+	curl_free(scheme);
+	curl_free(port);
+	curl_free(host);
+	curl_free(user);
+	curl_url_cleanup(u);
+	return result;
 }

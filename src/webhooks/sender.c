@@ -94,7 +94,6 @@
 #define SENDER_ERROR_MAX 200	/* bytes of an error kept in last_error */
 #define SENDER_SNIPPET 120		/* bytes of a refusing response body kept */
 #define SENDER_BODY_MAX (64 * 1024) /* bytes of a response read, at most */
-#define SENDER_HEADER_MAX 4096	/* bytes of an extra header's value */
 #define SENDER_RETRY_AFTER_MAX (24 * 3600)	/* seconds */
 #define SENDER_NAME_MAX 64
 /*
@@ -348,24 +347,13 @@ sender_origin(SenderTransfer *t, const char *url)
  * An extra header line "Name: value", checked again before use (the trigger
  * on pgm_endpoint checks it when stored, but a row can bypass triggers):
  * the name an HTTP token, the value without control characters but tab,
- * at most SENDER_HEADER_MAX bytes.
+ * at most PGM_WH_HEADER_MAX bytes (addr.c, shared with the trigger).
  */
 static bool
 sender_header_ok(const char *name, const char *value)
 {
-	const char *p;
-
-	if (name[0] == '\0')
-		return false;
-	for (p = name; *p; p++)
-		if (!(isalnum((unsigned char) *p) || strchr("!#$%&'*+-.^_`|~", *p) != NULL))
-			return false;
-	if (strlen(value) > SENDER_HEADER_MAX)
-		return false;
-	for (p = value; *p; p++)
-		if (((unsigned char) *p < 0x20 && *p != '\t') || *p == 0x7f)
-			return false;
-	return true;
+	return pgm_wh_header_name_ok(name, strlen(name)) &&
+		pgm_wh_header_value_ok(value, strlen(value));
 }
 
 static void

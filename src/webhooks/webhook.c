@@ -34,11 +34,13 @@
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "common/base64.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -53,9 +55,6 @@ PG_FUNCTION_INFO_V1(pgm_webhook_secret);
 PG_FUNCTION_INFO_V1(pgm_webhook_signature);
 PG_FUNCTION_INFO_V1(pgm_endpoint_check);
 PG_FUNCTION_INFO_V1(pgm_webhook_wake);
-
-#define WEBHOOK_URL_MAX 2048
-#define WEBHOOK_HEADER_MAX 4096
 
 
 /* statement trigger on pgm_endpoint: an endpoint enabled or fixed may have work */
@@ -390,63 +389,46 @@ endpoint_valid_name(const char *name)
 	return true;
 }
 
-/* an HTTP header name: an RFC 9110 token */
-static bool
-endpoint_valid_header_name(const char *s, int len)
-{
-	int			i;
-
-	if (len == 0)
-		return false;
-	for (i = 0; i < len; i++)
-	{
-		unsigned char c = s[i];
-
-		if (!(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c) != NULL) || c == '\0')
-			return false;
-	}
-	return true;
-}
-
 /* the URL: http or https, a host, no credentials (see docs/tables/pgm_endpoint.md) */
 static void
 endpoint_check_url(const char *name, const char *url)
 {
-	CURLU	   *u;
-	CURLUcode	rc;
-	char	   *scheme = NULL;
-	char	   *host = NULL;
-	char	   *user = NULL;
+	int			curl_rc;
+	const char *what;
 	const char *problem = NULL;
-	const char *what = NULL;
 
-	if (strlen(url) > WEBHOOK_URL_MAX)
-		endpoint_invalid(name, "url", "The URL is longer than 2048 bytes.", NULL);
-	u = curl_url();
-	if (u == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
-	if (rc != CURLUE_OK)
-		problem = psprintf("libcurl cannot parse it: %s.", curl_url_strerror(rc));
-	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-			 (pg_strcasecmp(scheme, "http") != 0 && pg_strcasecmp(scheme, "https") != 0))
-		problem = "Only http and https URLs are allowed.";
-	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
-		problem = "The URL has no host.";
-	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
-		problem = "Credentials in the URL are not allowed.";
-	else if (pgm_wh_host_refused(host, &what))
-		problem = psprintf("The host is %s, which webhooks may not reach.", what);
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(user);
-	curl_url_cleanup(u);
-	if (problem && what)
-		endpoint_invalid(name, "url", problem,
-						 "Link-local and cloud-metadata addresses are refused unless pgmanage.webhook_allow_addresses lists them.");
-	if (problem)
-		endpoint_invalid(name, "url", problem,
-						 "Use an http:// or https:// URL with a host; put credentials in headers, e.g. {\"Authorization\": \"Bearer ...\"}.");
+	switch (pgm_wh_url_check(url, &curl_rc, &what))
+	{
+		case PGM_WH_URL_OK:
+			return;
+		case PGM_WH_URL_TOO_LONG:
+			endpoint_invalid(name, "url", "The URL is longer than 2048 bytes.", NULL);
+			break;
+		case PGM_WH_URL_NO_MEMORY:
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+			break;
+		case PGM_WH_URL_REFUSED:
+			endpoint_invalid(name, "url", psprintf("The host is %s, which webhooks may not reach.", what),
+							 "Link-local and cloud-metadata addresses are refused unless pgmanage.webhook_allow_addresses lists them.");
+			break;
+		case PGM_WH_URL_UNPARSABLE:
+			problem = psprintf("libcurl cannot parse it: %s.", curl_url_strerror((CURLUcode) curl_rc));
+			break;
+		case PGM_WH_URL_SCHEME:
+			problem = "Only http and https URLs are allowed.";
+			break;
+		case PGM_WH_URL_NO_HOST:
+			problem = "The URL has no host.";
+			break;
+		case PGM_WH_URL_CREDENTIALS:
+			problem = "Credentials in the URL are not allowed.";
+			break;
+		case PGM_WH_URL_PORT:
+			problem = "The port must be between 1 and 65535.";
+			break;
+	}
+	endpoint_invalid(name, "url", problem,
+					 "Use an http:// or https:// URL with a host; put credentials in headers, e.g. {\"Authorization\": \"Bearer ...\"}.");
 }
 
 static void
@@ -490,7 +472,7 @@ endpoint_check_headers(const char *name, Jsonb *jb)
 		{
 			int			i;
 
-			if (!endpoint_valid_header_name(v.val.string.val, v.val.string.len))
+			if (!pgm_wh_header_name_ok(v.val.string.val, v.val.string.len))
 				endpoint_invalid(name, "headers", "A header name is an HTTP token (letters, digits, -, _ ...).", NULL);
 			for (i = 0; reserved[i]; i++)
 				if (v.val.string.len == strlen(reserved[i]) &&
@@ -500,23 +482,60 @@ endpoint_check_headers(const char *name, Jsonb *jb)
 		}
 		else if (r == WJB_VALUE)
 		{
-			bool		ctl = false;
-
 			if (v.type != jbvString)
 				endpoint_invalid(name, "headers", "Header values must be JSON strings.", NULL);
 			/* the sender checks the same again before use (sender_header_ok) */
-			for (int i = 0; i < v.val.string.len; i++)
-			{
-				unsigned char c = v.val.string.val[i];
-
-				if ((c < 0x20 && c != '\t') || c == 0x7f)
-					ctl = true;
-			}
-			if (v.val.string.len > WEBHOOK_HEADER_MAX || ctl)
+			if (!pgm_wh_header_value_ok(v.val.string.val, v.val.string.len))
 				endpoint_invalid(name, "headers",
 								 "Header values are at most 4096 bytes, without line breaks or other control characters.", NULL);
 		}
 	}
+}
+
+/*
+ * The sender reads endpoints in pgmanage.database only: a row inserted
+ * anywhere else would never receive anything, so the INSERT is refused
+ * (55000, as pgm_emit_event and pgm_schedule_backup refuse there), with
+ * two exceptions.  An extension script (CREATE/ALTER EXTENSION) runs in
+ * every database that has the extension.  COPY is how pg_dump's data is
+ * restored: restoring a dump of pgmanage.database into a database of
+ * another name (a copy to inspect, a rename) keeps its endpoints, with a
+ * WARNING that they are not used there.  (pg_upgrade copies data files and
+ * fires no trigger.)  UPDATE and DELETE stay allowed, so that such rows
+ * can be fixed or removed.
+ */
+static void
+endpoint_check_database(const char *name)
+{
+	char	   *db;
+	const char *q = debug_query_string;
+
+	if (pgm_database == NULL || !OidIsValid(MyDatabaseId) || creating_extension)
+		return;
+	db = get_database_name(MyDatabaseId);
+	if (db == NULL || strcmp(db, pgm_database) == 0)
+		return;
+	while (q && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+		q++;
+	if (q && pg_strncasecmp(q, "copy", 4) == 0 && (q[4] == ' ' || q[4] == '\t' || q[4] == '\n'))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errhidestmt(true),
+				 errmsg("webhook endpoint \"%s\" is stored in database \"%s\", where the sender does not read it",
+						name, db),
+				 errdetail("The sender reads only the endpoints of database \"%s\" (pgmanage.database).",
+						   pgm_database),
+				 errhint("Restore the endpoints into that database, or set pgmanage.database to \"%s\".", db)));
+		return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errhidestmt(true),
+			 errmsg("webhook endpoints are read from database \"%s\", not \"%s\"", pgm_database, db),
+			 errdetail("The sender reads only the endpoints of the database named by pgmanage.database; endpoint \"%s\" would never receive an event here.",
+					   name),
+			 errhint("Connect to database \"%s\" and insert the endpoint there.", pgm_database)));
 }
 
 static int64
@@ -555,6 +574,8 @@ pgm_endpoint_check(PG_FUNCTION_ARGS)
 				 errhidestmt(true),
 				 errmsg("invalid webhook endpoint name"),
 				 errdetail("An endpoint name is 1 to 63 letters, digits, \"_\", \"-\" or \".\".")));
+	if (TRIGGER_FIRED_BY_INSERT(tg->tg_event))
+		endpoint_check_database(name);
 
 	d = endpoint_column(tg, tup, "url", name, true, &isnull);
 	endpoint_check_url(name, TextDatumGetCString(d));

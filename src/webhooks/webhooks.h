@@ -36,6 +36,25 @@ extern bool pgm_wh_sockaddr_refused(const struct sockaddr *sa, char *text, size_
 									const char **what);
 extern bool pgm_wh_host_refused(const char *host, const char **what);
 
+/* addr.c: the other pure checks of an endpoint (built without a server by test/fuzz/) */
+#define PGM_WH_URL_MAX 2048			/* bytes of an endpoint's URL */
+#define PGM_WH_HEADER_MAX 4096		/* bytes of an extra header's value */
+typedef enum PgmWhUrlCheck
+{
+	PGM_WH_URL_OK,
+	PGM_WH_URL_TOO_LONG,
+	PGM_WH_URL_NO_MEMORY,
+	PGM_WH_URL_UNPARSABLE,		/* *curl_rc: libcurl's CURLUcode */
+	PGM_WH_URL_SCHEME,			/* not http or https */
+	PGM_WH_URL_NO_HOST,
+	PGM_WH_URL_CREDENTIALS,		/* user[:password]@ */
+	PGM_WH_URL_PORT,			/* port 0 */
+	PGM_WH_URL_REFUSED			/* *what: why the host's address is refused */
+} PgmWhUrlCheck;
+extern PgmWhUrlCheck pgm_wh_url_check(const char *url, int *curl_rc, const char **what);
+extern bool pgm_wh_header_name_ok(const char *s, size_t len);
+extern bool pgm_wh_header_value_ok(const char *s, size_t len);
+
 /* whsign.c */
 extern int	pgm_wh_decode_secret(const char *secret, uint8 *key, int keymax);
 extern bool pgm_wh_sign(const uint8 *key, int keylen, const char *msg_id, int64 timestamp,

@@ -1,8 +1,18 @@
 #!/bin/sh
-# Build the cron libFuzzer target and run it for N seconds (default 5).
-#   test/fuzz/run.sh [seconds] [extra libFuzzer options...]
-# Works from any directory.  Builds into a temporary directory together with
-# a small seed corpus and dictionary (nothing is written to the tree).
+# Build the libFuzzer targets and run each for N seconds (default 5).
+#   test/fuzz/run.sh [seconds] [target...]       targets: cron wh_url wh_header
+#   FUZZ_OPTS='-jobs=2 -workers=2' test/fuzz/run.sh 600 wh_url
+#
+#   cron       src/jobs/cron.c: the cron parser and calculators (cron_fuzz.c)
+#   wh_url     src/webhooks/addr.c: endpoint URLs, IP literals in every form
+#              URL parsers accept, socket addresses (wh_url_fuzz.c)
+#   wh_header  src/webhooks/addr.c: endpoint header names and values
+#              (wh_header_fuzz.c)
+#
+# Works from any directory.  Each target is built with
+# -fsanitize=fuzzer,address,undefined into a temporary directory and starts
+# from its seed corpus in test/fuzz/corpus/<target>/ (new inputs found go to
+# the temporary directory: nothing is written to the tree).
 # Exit status: 0 = no crash, 1 = crash/build error, 77 = skipped (no clang
 # or no libFuzzer runtime).
 set -u
@@ -10,13 +20,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 src="$here/../../src"
 secs=${1:-5}
 [ $# -gt 0 ] && shift
+targets=${*:-cron wh_url wh_header}
 cc=${CLANG:-clang}
+pg_config=${PG_CONFIG:-pg_config}
 
 if ! command -v "$cc" >/dev/null 2>&1; then
-	echo "cron fuzz: $cc not found; skipping (install clang for libFuzzer)"
+	echo "fuzz: $cc not found; skipping (install clang for libFuzzer: scripts/deps.sh)"
 	exit 77
 fi
-work=$(mktemp -d "${TMPDIR:-/tmp}/cron_fuzz.XXXXXX") || exit 1
+work=$(mktemp -d "${TMPDIR:-/tmp}/pgm_fuzz.XXXXXX") || exit 1
 keep=0
 cleanup() { [ "$keep" = 1 ] || rm -rf "$work"; }
 trap cleanup EXIT
@@ -25,93 +37,58 @@ trap 'exit 1' INT TERM
 # Is libFuzzer (with ASan/UBSan) usable at all?
 printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void) d; (void) n; return 0; }\n' >"$work/probe.c"
 if ! "$cc" -fsanitize=fuzzer,address,undefined "$work/probe.c" -o "$work/probe" >/dev/null 2>&1; then
-	echo "cron fuzz: $cc cannot link -fsanitize=fuzzer,address,undefined; skipping"
+	echo "fuzz: $cc cannot link -fsanitize=fuzzer,address,undefined; skipping"
 	exit 77
 fi
 
-"$cc" -std=gnu99 -g -O1 -Wall -Wextra -Werror \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-I"$src" -o "$work/cron_fuzz" "$here/cron_fuzz.c" "$src/jobs/cron.c" || {
-	echo "cron fuzz: build failed"
-	exit 1
+cflags="-std=gnu99 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare
+	-Wno-missing-field-initializers -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
+build() {	# build TARGET: $work/TARGET
+	case "$1" in
+	cron)
+		# shellcheck disable=SC2086
+		"$cc" $cflags -I"$src" -o "$work/cron" "$here/cron_fuzz.c" "$src/jobs/cron.c" ;;
+	wh_url|wh_header)
+		# the server's headers, not the server: addr.c calls no server function
+		# (-Wno-ignored-attributes: clang and gnu_printf, as PGXS does for clang)
+		inc=$("$pg_config" --includedir-server) || return 1
+		# shellcheck disable=SC2086
+		"$cc" $cflags -Wno-ignored-attributes -I"$src" -I"$inc" -DPGM_VERSION='"fuzz"' -o "$work/$1" \
+			"$here/${1}_fuzz.c" "$src/webhooks/addr.c" -lcurl ;;
+	*)
+		echo "fuzz: unknown target $1"; return 1 ;;
+	esac
 }
 
-mkdir "$work/corpus" "$work/artifacts"
-n=0
-while IFS= read -r line; do
-	n=$((n + 1))
-	printf '%s' "$line" >"$work/corpus/seed$n"
-done <<'SEEDS'
-* * * * *
-*/15 * * * *
-1-10/3 4 * * *
-10-50/20 0-23/2 * * *
-30 2 * * *
-0 0 29 2 *
-0 0 29 2 */7
-0 0 13 * fri
-0 0 */2 * mon
-0 9 * JAN-mar Mon-FRI
-0 0 * * 5-7
-0 0 31 4,5 *
-59 23 31 12 7
-5/20 * 1,15 * sun-sat
-@daily
-@weekly
-@yearly
-every 10 minutes
-every 7 days
-every 5 hours
-0 0 30 2 *
-61 * * * *
-SEEDS
-
-cat >"$work/dict" <<'DICT'
-"*"
-"*/"
-"/"
-"-"
-","
-" "
-"jan"
-"feb"
-"dec"
-"sun"
-"mon"
-"fri"
-"sat"
-"@hourly"
-"@daily"
-"@midnight"
-"@weekly"
-"@monthly"
-"@yearly"
-"@annually"
-"@reboot"
-"every "
-" minutes"
-" hours"
-" days"
-"29"
-"30"
-"31"
-"59"
-"23"
-"12"
-"7"
-"0"
-DICT
-
-"$work/cron_fuzz" -max_total_time="$secs" -timeout=10 -max_len=128 \
-	-dict="$work/dict" -artifact_prefix="$work/artifacts/" \
-	-print_final_stats=1 "$@" "$work/corpus" 2>"$work/log"
-rc=$?
-grep -E '^(#[0-9]+ +DONE|Done |stat::number_of_executed_units|stat::peak_rss_mb)' "$work/log"
-if [ $rc -ne 0 ]; then
-	keep=1
-	tail -n 40 "$work/log"
-	echo "cron fuzz: FAILED (exit $rc); log and crash artifacts kept in $work"
-	exit 1
-fi
-echo "cron fuzz: no crash in ${secs}s"
-exit 0
+status=0
+for t in $targets; do
+	if ! build "$t"; then
+		echo "fuzz $t: build failed"
+		status=1
+		continue
+	fi
+	mkdir -p "$work/corpus-$t" "$work/artifacts-$t"
+	cp "$here/corpus/$t/"* "$work/corpus-$t/"
+	case "$t" in
+	cron) opts="-max_len=128 -dict=$here/cron.dict" ;;
+	wh_url) opts="-max_len=2100" ;;		# over the 2048-byte limit of a URL
+	wh_header) opts="-max_len=4200" ;;	# over the 4096-byte limit of a value
+	esac
+	# shellcheck disable=SC2086
+	"$work/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 $opts \
+		-artifact_prefix="$work/artifacts-$t/" -print_final_stats=1 ${FUZZ_OPTS:-} \
+		"$work/corpus-$t" >"$work/log-$t" 2>&1
+	rc=$?
+	execs=$(sed -nE 's/^stat::number_of_executed_units: *//p' "$work/log-$t" | awk '{s += $1} END {print s + 0}')
+	cov=$(grep -E '^#[0-9]+' "$work/log-$t" | tail -1 | sed -nE 's/.* cov: ([0-9]+).*/\1/p')
+	corpus=$(ls "$work/corpus-$t" | wc -l)
+	if [ $rc -ne 0 ]; then
+		keep=1
+		status=1
+		tail -n 40 "$work/log-$t"
+		echo "fuzz $t: FAILED (exit $rc); log and crash artifacts kept in $work"
+	else
+		echo "fuzz $t: no crash in ${secs}s ($execs runs, coverage ${cov:-?}, corpus $corpus)"
+	fi
+done
+exit $status
