@@ -29,7 +29,8 @@ EXTRA_CLEAN += $(SRCS:.c=.d)
 
 # ---- SQL -------------------------------------------------------------------
 SQL_SOURCES = src/sql/core.sql src/sql/reports.sql src/sql/timeouts.sql src/sql/capture.sql \
-	src/sql/jobs.sql src/sql/vacuum.sql src/sql/webhooks.sql src/sql/backup.sql
+	src/sql/jobs.sql src/sql/vacuum.sql src/sql/webhooks.sql src/sql/backup.sql \
+	src/sql/health.sql
 DATA_built = src/sql/pgmanage--$(EXTVERSION).sql
 DATA = $(sort $(wildcard src/sql/updates/pgmanage--*.sql))
 
@@ -46,7 +47,7 @@ DATA = $(sort $(wildcard src/sql/updates/pgmanage--*.sql))
 #
 # pg_regress tests, one file per topic, in this order, in a temporary
 # instance configured by test/regress.conf.
-REGRESS = init size_report bloat kill_long timeout_policy status slow_queries webhook cron vacuum_jobs backup_jobs privileges upgrade
+REGRESS = init size_report bloat kill_long timeout_policy status slow_queries webhook cron vacuum_jobs backup_jobs health privileges upgrade
 REGRESS_OPTS = --temp-instance=$(CURDIR)/tmp_check_regress --temp-config=$(srcdir)/test/regress.conf
 EXTRA_CLEAN += tmp_check_regress
 # TAP tests (PostgreSQL::Test::Cluster), run by prove from $(srcdir)
