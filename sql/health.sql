@@ -4,11 +4,11 @@
 
 -- every column follows the conventions (text names, bigint bytes and ages,
 -- double precision seconds, numeric pct)
-SELECT p.proname, pg_get_function_result(p.oid) AS result
-FROM pg_proc p
-WHERE p.pronamespace = 'pgmanage'::regnamespace
+SELECT p.proname, a.i, a.n AS column_name, format_type(a.t, NULL) AS type
+FROM pg_proc p, unnest(p.proargnames, p.proallargtypes, p.proargmodes) WITH ORDINALITY AS a(n, t, m, i)
+WHERE p.pronamespace = 'pgmanage'::regnamespace AND a.m = 'o'
   AND p.proname IN ('pgm_replication', 'pgm_replication_slots', 'pgm_wraparound', 'pgm_xmin_horizon', 'pgm_health')
-ORDER BY 1;
+ORDER BY 1, 2;
 
 -- the checks, in order, with their default thresholds and units
 SELECT "position", check_name, warning_at, critical_at, unit FROM pgm_health_thresholds();
@@ -85,10 +85,9 @@ SET pgmanage.health_long_transactions_warning = 'soon';
 SET pgmanage.health_check_interval = '10s';
 ALTER SYSTEM SET pgmanage.health_check_interval = -1;
 ALTER SYSTEM SET pgmanage.health_hysteresis = 60;
-SELECT name, setting, unit, context FROM pg_settings
-WHERE name LIKE 'pgmanage.health%' AND name IN ('pgmanage.health_check_interval', 'pgmanage.health_hysteresis',
-      'pgmanage.health_archive_warning', 'pgmanage.health_slot_retention_warning', 'pgmanage.health_pg_hba_critical')
-ORDER BY 1;
+-- the settings, with their units and defaults
+SELECT name, setting, unit, context, vartype, min_val, max_val
+FROM pg_settings WHERE name LIKE 'pgmanage.health\_%' ORDER BY name;
 
 -- privileges: a pg_monitor member runs them and sees what pg_monitor sees;
 -- pg_hba_file_rules stays the superuser's
@@ -99,10 +98,21 @@ SELECT check_name, status, value, detail FROM pgm_health() WHERE check_name = 'p
 SELECT count(*) >= 1 AS sees_databases FROM pgm_wraparound();
 SELECT count(*) AS rows FROM pgm_replication();
 RESET ROLE;
+-- (with USAGE on the schema, so that each function's own privilege is what refuses)
+GRANT USAGE ON SCHEMA pgmanage TO pgm_health_nobody;
 SET ROLE pgm_health_nobody;
 SELECT * FROM pgmanage.pgm_health();
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgmanage.pgm_replication();
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgmanage.pgm_replication_slots();
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgmanage.pgm_wraparound();
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM pgmanage.pgm_xmin_horizon();
+\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
+REVOKE USAGE ON SCHEMA pgmanage FROM pgm_health_nobody;
 DROP ROLE pgm_health_watcher;
 DROP ROLE pgm_health_nobody;
 DROP TABLE health_dup;

@@ -293,21 +293,25 @@ BEGIN
     SELECT q.pct AS val,
            format('sequence %I.%I: last value %s of %s (%s%%)%s in database %s', q.nspname, q.relname,
                   q.last_value, q.lim, q.pct,
-                  CASE WHEN q.coltype IS NOT NULL THEN format(', feeds a %s column', q.coltype) ELSE '' END,
+                  CASE WHEN q.col IS NOT NULL THEN format(', feeds %s column %s', q.coltype, q.col) ELSE '' END,
                   current_database()) AS txt
       INTO r
-      FROM (SELECT n.nspname, c.relname, t.last_value, t.lim, t.coltype,
+      FROM (SELECT n.nspname, c.relname, t.last_value, t.lim, t.coltype, col.col,
                    round(100.0 * t.last_value / nullif(t.lim, 0), 2) AS pct
               FROM pg_sequence s
               JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
               CROSS JOIN LATERAL (
                   SELECT CASE WHEN has_sequence_privilege(c.oid, 'SELECT,USAGE')
                               THEN pg_sequence_last_value(c.oid) END AS last_value,
-                         (SELECT a.atttypid::regtype::text FROM pg_depend d
+                         f.coltype, f.col
+                    FROM (SELECT NULL) z LEFT JOIN LATERAL (
+                          SELECT a.atttypid::regtype::text AS coltype,
+                                 format('%s.%I', d.refobjid::regclass, a.attname) AS col
+                            FROM pg_depend d
                             JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
                            WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                              AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
-                             AND d.deptype IN ('a', 'i') LIMIT 1) AS coltype) col
+                             AND d.deptype IN ('a', 'i') LIMIT 1) f ON true) col
               CROSS JOIN LATERAL (
                   SELECT col.last_value, col.coltype,
                          CASE WHEN s.seqincrement > 0
@@ -317,7 +321,7 @@ BEGIN
                                                        WHEN 'integer' THEN -2147483648 ELSE s.seqmin END)
                          END AS lim) t
              WHERE t.last_value IS NOT NULL
-             ORDER BY 6 DESC NULLS LAST LIMIT 1) q;
+             ORDER BY round(100.0 * t.last_value / nullif(t.lim, 0), 2) DESC NULLS LAST LIMIT 1) q;
     v := v || jsonb_build_object('sequences', jsonb_build_array(coalesce(r.val, 0),
               coalesce(r.txt, format('no sequence used yet in database %s', current_database()))));
 
