@@ -9,6 +9,14 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use PgmTest;
 
+# the rows as psql shows them, in the test's log (the docs' examples come from there)
+sub show
+{
+	my ($node, $sql) = @_;
+	my ($ret, $out, $err) = $node->psql('postgres', $sql, extra_params => [ '-P', 'format=aligned', '-P', 'tuples_only=off' ]);
+	note("$sql\n$out$err");
+}
+
 my $primary = pgm_node('primary', allows_streaming => 1, conf => "autovacuum = off\n");
 $primary->safe_psql('postgres', q{
 	SELECT pg_create_physical_replication_slot('standby_slot');
@@ -42,9 +50,12 @@ for my $i (1 .. 5)
 ok( $primary->poll_query_until('postgres', q{
 	SELECT replay_lag_bytes > 0 AND flush_lsn::pg_lsn > replay_lsn::pg_lsn FROM pgm_replication()}),
 	'the primary sees replay fall behind what was flushed');
+show($primary, 'SELECT * FROM pgm_replication()');
+show($primary, 'SELECT * FROM pgm_xmin_horizon()');
 ok( $standby->poll_query_until('postgres', q{
 	SELECT replay_paused AND replay_lag_bytes > 0 AND replay_lag_seconds >= 2 AND last_replay_time IS NOT NULL
 	FROM pgm_replication()}), 'the standby sees its own replay lag, paused, in bytes and seconds');
+show($standby, 'SELECT * FROM pgm_replication()');
 is($standby->safe_psql('postgres', q{
 	SET pgmanage.health_replication_lag_warning = '1s';
 	SELECT status || ': ' || (detail LIKE 'this standby: replay % s behind, % bytes received but not replayed (replay paused)%')
@@ -74,6 +85,7 @@ my $slot = $primary->safe_psql('postgres', q{
 	       wal_retained_pretty IS NOT NULL, safe_wal_bytes IS NULL, max_slot_wal_keep_bytes IS NULL,
 	       xmin_age > 0
 	FROM pgm_replication_slots() WHERE slot_name = 'standby_slot'});
+show($primary, 'SELECT * FROM pgm_replication_slots()');
 is($slot, 'physical|f|reserved|t|t|t|t|t', 'pgm_replication_slots: inactive, retaining WAL, xmin kept');
 is($primary->safe_psql('postgres', q{
 	SELECT holder || ' ' || state FROM pgm_xmin_horizon() WHERE kind = 'replication_slot'}),

@@ -9,6 +9,14 @@ use Test::More;
 use PgmTest;
 
 # autovacuum_freeze_max_age at its minimum (100000): 1000 transactions are 1 %
+# the rows as psql shows them, in the test's log (the docs' examples come from there)
+sub show
+{
+	my ($node, $sql) = @_;
+	my ($ret, $out, $err) = $node->psql('postgres', $sql, extra_params => [ '-P', 'format=aligned', '-P', 'tuples_only=off' ]);
+	note("$sql\n$out$err");
+}
+
 my $node = pgm_node('horizon', conf => "max_prepared_transactions = 5\nautovacuum = off\n"
 	  . "autovacuum_freeze_max_age = 100000\nautovacuum_multixact_freeze_max_age = 100000\n");
 $node->safe_psql('postgres', q{
@@ -56,6 +64,7 @@ is($node->safe_psql('postgres', q{
 	FROM pgm_xmin_horizon() ORDER BY xmin_age DESC LIMIT 1}),
 	"backend holder idle in transaction true true true", 'pgm_xmin_horizon: the idle-in-transaction session holds it now');
 is($node->safe_psql('postgres', "SELECT pid FROM pgm_xmin_horizon() WHERE is_horizon"), $pid, 'with its pid');
+show($node, 'SELECT * FROM pgm_xmin_horizon()');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pgm_xmin_horizon() WHERE kind = 'prepared_transaction'"), '0',
 	'the committed prepared transaction is gone');
 ok( $node->poll_query_until('postgres', q{
@@ -89,6 +98,7 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres', q{
 	SELECT (xid_age >= 2200) || ' ' || xid_freeze_max_age || ' ' || (xid_pct >= 2.2) || ' ' || mxid_freeze_max_age
 	FROM pgm_wraparound() WHERE database_name = 'postgres'}), 'true 100000 true 100000', 'pgm_wraparound: the ages and limits');
+show($node, 'SELECT * FROM pgm_wraparound()');
 # VACUUM FREEZE of every database brings it back
 $node->safe_psql($_, 'VACUUM FREEZE') for ('template1', 'postgres');
 $node->safe_psql('postgres', "ALTER DATABASE template0 ALLOW_CONNECTIONS true");
