@@ -41,7 +41,7 @@ now_ms() { date +%s%3N; }
 
 bench_init "fsync = off" "synchronous_commit = off" "autovacuum = off" "max_wal_size = 4GB" \
     "archive_mode = on" "archive_command = '/bin/true'" "pgmanage.health_check_interval = 0" \
-    "max_locks_per_transaction = 256"
+    "log_min_messages = warning"
 bench_start
 bench_psql -c "CREATE EXTENSION pgmanage"
 log "creating $TABLES tables with a serial primary key ..."

@@ -35,9 +35,19 @@ is($primary->safe_psql('postgres', "SELECT status FROM pgm_health() WHERE check_
 ok( $standby->poll_query_until('postgres', q{
 	SELECT kind || ' ' || state || ' ' || slot_name || ' ' || (replay_lag_bytes = 0) || ' ' || replay_paused
 	FROM pgm_replication()}, 'local streaming standby_slot true false'), 'the standby shows itself, streaming');
+# hot_standby_feedback through a slot sets the slot's xmin; without a slot, the WAL sender's
 ok( $primary->poll_query_until('postgres', q{
-	SELECT count(*) = 1 FROM pgm_xmin_horizon() WHERE kind = 'standby_feedback' AND xmin_age >= 0}),
-	'hot_standby_feedback is a holder of the xmin horizon');
+	SELECT count(*) = 1 FROM pgm_xmin_horizon()
+	WHERE kind = 'replication_slot' AND holder = 'standby_slot' AND state = 'active' AND xmin_age >= 0}),
+	'hot_standby_feedback on a slot: the slot holds the xmin horizon');
+my $standby2 = pgm_standby($primary, 'standby2', conf => "hot_standby_feedback = on\nwal_receiver_status_interval = '1s'\n");
+ok( $primary->poll_query_until('postgres', q{
+	SELECT count(*) = 1 FROM pgm_xmin_horizon()
+	WHERE kind = 'standby_feedback' AND holder = 'standby2' AND xmin_age >= 0 AND pid IS NOT NULL}),
+	'hot_standby_feedback without a slot: the standby holds it (standby_feedback)');
+is($primary->safe_psql('postgres', "SELECT count(*) FROM pgm_replication() WHERE kind = 'standby'"), '2',
+	'two standbys');
+$standby2->stop;
 
 # 2. replay paused, WAL keeps coming: lag in bytes on both sides, in seconds on the standby
 $standby->safe_psql('postgres', 'SELECT pg_wal_replay_pause()');

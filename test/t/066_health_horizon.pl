@@ -30,8 +30,9 @@ $node->safe_psql('postgres', q{
 	END $$;});
 
 # 1. nothing holds the horizon back
-is($node->safe_psql('postgres', "SELECT status || ' ' || value || ' ' || detail FROM pgm_health() WHERE check_name = 'xmin_horizon'"),
-	'ok 0 nothing holds the xmin horizon back', 'xmin_horizon: nothing');
+ok( $node->poll_query_until('postgres',
+		"SELECT status || ' ' || value || ' ' || detail FROM pgm_health() WHERE check_name = 'xmin_horizon'",
+		'ok 0 nothing holds the xmin horizon back'), 'xmin_horizon: nothing');
 
 # 2. a prepared transaction
 $node->safe_psql('postgres', "BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'pgm_gid'");
@@ -43,10 +44,13 @@ is($node->safe_psql('postgres', q{
 	'pgm_xmin_horizon: the prepared transaction holds the horizon');
 like($node->safe_psql('postgres', "SELECT status || ': ' || detail FROM pgm_health() WHERE check_name = 'prepared_transactions'"),
 	qr/^ok: 1 prepared, the oldest pgm_gid \(database postgres, owner \w+\) since /, 'prepared_transactions: ok at first');
-ok( $node->poll_query_until('postgres', q{
-	SET pgmanage.health_prepared_transactions_warning = '1s';
-	SELECT status = 'warning' AND value >= 1 AND warning_at = 1 FROM pgm_health() WHERE check_name = 'prepared_transactions'}),
-	'prepared_transactions: warning past 1s');
+{
+	# (poll_query_until prints what SET says: thresholds for its sessions through PGOPTIONS)
+	local $ENV{PGOPTIONS} = '-c pgmanage.health_prepared_transactions_warning=1s';
+	ok( $node->poll_query_until('postgres', q{
+		SELECT status = 'warning' AND value >= 1 AND warning_at = 1 FROM pgm_health() WHERE check_name = 'prepared_transactions'}),
+		'prepared_transactions: warning past 1s');
+}
 is($node->safe_psql('postgres', q{
 	SET pgmanage.health_xmin_horizon_warning = 10;
 	SELECT status || ' ' || (detail LIKE 'prepared_transaction pgm_gid (database postgres) holds the xmin horizon % transactions back, since %')
@@ -67,11 +71,12 @@ is($node->safe_psql('postgres', "SELECT pid FROM pgm_xmin_horizon() WHERE is_hor
 show($node, 'SELECT * FROM pgm_xmin_horizon()');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pgm_xmin_horizon() WHERE kind = 'prepared_transaction'"), '0',
 	'the committed prepared transaction is gone');
-ok( $node->poll_query_until('postgres', q{
-	SET pgmanage.health_long_transactions_warning = '1s';
-	SET pgmanage.health_long_transactions_critical = '2s';
-	SELECT status = 'critical' AND detail LIKE 'pid % idle in transaction): transaction open for % s'
-	FROM pgm_health() WHERE check_name = 'long_transactions'}), 'long_transactions: critical past 2s');
+{
+	local $ENV{PGOPTIONS} = '-c pgmanage.health_long_transactions_warning=1s -c pgmanage.health_long_transactions_critical=2s';
+	ok( $node->poll_query_until('postgres', q{
+		SELECT status = 'critical' AND detail LIKE 'pid % idle in transaction): transaction open for % s'
+		FROM pgm_health() WHERE check_name = 'long_transactions'}), 'long_transactions: critical past 2s');
+}
 $s->query_safe('COMMIT');
 $s->quit;
 is($node->safe_psql('postgres', "SELECT status || ' ' || value FROM pgm_health() WHERE check_name = 'long_transactions'"),
