@@ -86,7 +86,7 @@ SET pgmanage.health_check_interval = '10s';
 ALTER SYSTEM SET pgmanage.health_check_interval = -1;
 ALTER SYSTEM SET pgmanage.health_hysteresis = 60;
 -- the settings, with their units and defaults
-SELECT name, setting, unit, context, vartype, min_val, max_val
+SELECT name, boot_val AS default, unit, context, vartype, min_val, max_val
 FROM pg_settings WHERE name LIKE 'pgmanage.health\_%' ORDER BY name;
 
 -- privileges: a pg_monitor member runs them and sees what pg_monitor sees;
