@@ -50,6 +50,9 @@ is($primary->safe_psql('postgres', "SELECT count(*) FROM pgm_replication() WHERE
 $standby2->stop;
 
 # 2. replay paused, WAL keeps coming: lag in bytes on both sides, in seconds on the standby
+# (a replayed commit first: the standby's lag in seconds counts from its last replayed transaction)
+$primary->safe_psql('postgres', "INSERT INTO filler VALUES (0, 'before the pause')");
+$primary->wait_for_catchup($standby);
 $standby->safe_psql('postgres', 'SELECT pg_wal_replay_pause()');
 $standby->poll_query_until('postgres', "SELECT pg_get_wal_replay_pause_state() = 'paused'")
   or die 'replay did not pause';
