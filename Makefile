@@ -31,10 +31,10 @@ EXTRA_CLEAN += $(SRCS:.c=.d)
 # ---- SQL -------------------------------------------------------------------
 SQL_SOURCES = src/sql/core.sql src/sql/reports.sql src/sql/timeouts.sql src/sql/capture.sql \
 	src/sql/jobs.sql src/sql/vacuum.sql src/sql/webhooks.sql src/sql/backup.sql \
-	src/sql/health_reports.sql src/sql/metrics.sql
+	src/sql/health_reports.sql src/sql/health.sql src/sql/metrics.sql
 # The capability files new in 2.1: the 2.0 -> 2.1 update creates them whole,
 # after the changes to what 2.0 had (src/sql/updates/2.1-changes.sql).
-NEW_IN_2_1 = src/sql/health_reports.sql src/sql/metrics.sql
+NEW_IN_2_1 = src/sql/health_reports.sql src/sql/health.sql src/sql/metrics.sql
 DATA_built = src/sql/pgmanage--$(EXTVERSION).sql src/sql/pgmanage--2.0--2.1.sql
 DATA = $(sort $(wildcard src/sql/updates/pgmanage--*.sql))
 
@@ -51,7 +51,7 @@ DATA = $(sort $(wildcard src/sql/updates/pgmanage--*.sql))
 #
 # pg_regress tests, one file per topic, in this order, in a temporary
 # instance configured by test/regress.conf.
-REGRESS = init size_report bloat kill_long timeout_policy status slow_queries webhook cron vacuum_jobs backup_jobs health_reports metrics privileges privilege_table column_types upgrade
+REGRESS = init size_report bloat kill_long timeout_policy status slow_queries webhook cron vacuum_jobs backup_jobs health_reports health metrics privileges privilege_table column_types upgrade
 REGRESS_OPTS = --temp-instance=$(CURDIR)/tmp_check_regress --temp-config=$(srcdir)/test/regress.conf
 EXTRA_CLEAN += tmp_check_regress
 # TAP tests (PostgreSQL::Test::Cluster), run by prove from $(srcdir)

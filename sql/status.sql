@@ -20,9 +20,9 @@ SELECT * FROM pgm_status() LIMIT 0;
 -- they show in pg_stat_activity under their own names
 SELECT backend_type, application_name FROM pg_stat_activity
 WHERE backend_type LIKE 'pgmanage%' ORDER BY 1;
--- the settings, with their units and defaults
+-- the settings, with their units and defaults (the health checks' are in health.sql)
 SELECT name, setting, unit, context, vartype, min_val, max_val
-FROM pg_settings WHERE name LIKE 'pgmanage.%' ORDER BY name;
+FROM pg_settings WHERE name LIKE 'pgmanage.%' AND name NOT LIKE 'pgmanage.health\_%' ORDER BY name;
 -- bad values are refused when set
 SET pgmanage.naptime = 0;
 SET pgmanage.database = 'x';

@@ -28,6 +28,7 @@
 #include "core/compat.h"
 #include "core/core.h"
 #include "capture/capture.h"
+#include "health/health.h"
 #include "jobs/jobs.h"
 #include "reports/reports.h"
 #include "timeouts/timeouts.h"
@@ -50,6 +51,7 @@ static const PgmDuty duties[] = {
 	{.name = "slow queries", .primary_only = true, .run = pgm_slow_queries_duty, .at_shutdown = true},
 	{.name = "pg_stat_statements history", .primary_only = true, .run = pgm_pgss_history_duty},
 	{.name = "alerts", .primary_only = true, .run = pgm_alerts_duty},
+	{.name = "health checks", .primary_only = true, .run = pgm_health_duty},
 	{.name = "jobs", .primary_only = true, .run = pgm_jobs_duty},
 	{.name = "retention", .primary_only = true, .run = pgm_retention_duty},
 };

@@ -14,6 +14,7 @@
 
 #include "pgtime.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "core/core.h"
 #include "core/compat.h"
@@ -124,6 +125,42 @@ double		pgm_vacuum_analyze_fraction = 0.1;
 double		pgm_vacuum_freeze_age_fraction = 0.8;
 double		pgm_vacuum_bloat_pct = 30.0;
 double		pgm_reindex_bloat_pct = 40.0;
+
+/*
+ * Health checks (health/, pgm_health()): how often the worker evaluates
+ * them, the band against flapping, and each check's two thresholds.
+ * The table is the storage of the pgmanage.health_<check>_warning and
+ * _critical settings (-1: that level off); its order is pgm_health()'s.
+ */
+int			pgm_health_check_interval_s = 60;
+int			pgm_health_hysteresis_pct = 5;
+
+PgmHealthThreshold pgm_health_levels[PGM_HEALTH_NCHECKS] = {
+	{"disk", "percent", "used space of the fullest filesystem (data directory, pg_wal, tablespaces), percent",
+	 0, 100, 80, 90},
+	{"wraparound", "percent", "oldest datfrozenxid / datminmxid age of a database, percent of autovacuum_(multixact_)freeze_max_age",
+	 0, 1000, 110, 125},
+	{"replication_lag", "seconds", "replay lag of the slowest standby (on a standby: its own)",
+	 GUC_UNIT_S, INT_MAX, 60, 300},
+	{"slot_retention", "bytes", "WAL retained by the replication slot that keeps most",
+	 GUC_UNIT_MB, INT_MAX, 1024, 10240},
+	{"connections", "percent", "client connections, percent of max_connections less the reserved ones",
+	 0, 1000, 80, 95},
+	{"invalid_indexes", "count", "invalid indexes of the current database (a failed CREATE INDEX CONCURRENTLY)",
+	 0, INT_MAX, 1, -1},
+	{"sequences", "percent", "the sequence of the current database nearest to its end (or to its column type's), percent used",
+	 0, 100, 75, 90},
+	{"long_transactions", "seconds", "duration of the oldest open transaction of a client backend",
+	 GUC_UNIT_S, INT_MAX, 1800, 7200},
+	{"xmin_horizon", "transactions", "age in transactions of the oldest xmin holder (backend, prepared transaction, slot, standby feedback)",
+	 0, INT_MAX, 10000000, 100000000},
+	{"prepared_transactions", "seconds", "age of the oldest prepared transaction",
+	 GUC_UNIT_S, INT_MAX, 300, 3600},
+	{"pg_hba", "count", "high-risk pg_hba.conf lines (errors, trust over the network, clear-text password without SSL)",
+	 0, INT_MAX, 1, -1},
+	{"archive", "seconds", "age of the oldest WAL file waiting to be archived",
+	 GUC_UNIT_S, INT_MAX, 600, 3600},
+};
 
 /* a zone PostgreSQL knows and can use (not a leap-second zone) */
 static bool
@@ -237,6 +274,19 @@ static void
 guc_assign_deny_addresses(const char *newval, void *extra)
 {
 	pgm_webhook_deny_list = extra ? (const PgmAddrList *) extra : &guc_no_addresses;
+}
+
+/* a threshold is -1 (off) or at least the check's smallest meaningful value */
+static bool
+guc_check_health_threshold(int *newval, void **extra, GucSource source)
+{
+	if (*newval == 0)
+	{
+		GUC_check_errdetail("A health threshold is -1 (off) or a positive value.");
+		GUC_check_errhint("Use -1 to turn this level of the check off.");
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -570,6 +620,50 @@ pgm_define_gucs(bool preloading)
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+
+	/* health checks (health/) */
+	DefineCustomIntVariable("pgmanage.health_check_interval",
+							"How often the worker evaluates pgm_health() and sends health_alert / health_ok events.",
+							"0 turns the scheduled evaluation off (pgm_health() still answers).",
+							&pgm_health_check_interval_s,
+							60, 0, 86400,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.health_hysteresis",
+							"Band, in percent of a check's warning threshold, its value must fall below before health_ok is sent.",
+							"Keeps a value that hovers around a threshold from sending an event at each evaluation.",
+							&pgm_health_hysteresis_pct,
+							5, 0, 50,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	for (int i = 0; i < PGM_HEALTH_NCHECKS; i++)
+	{
+		PgmHealthThreshold *t = &pgm_health_levels[i];
+		const char *lvl[2] = {"warning", "critical"};
+
+		for (int j = 0; j < 2; j++)
+		{
+			int		   *var = j == 0 ? &t->warning : &t->critical;
+			int			boot = j == 0 ? t->boot_warning : t->boot_critical;
+
+			*var = boot;
+			DefineCustomIntVariable(MemoryContextStrdup(TopMemoryContext,
+														psprintf("pgmanage.health_%s_%s", t->check, lvl[j])),
+									MemoryContextStrdup(TopMemoryContext,
+														psprintf("pgm_health() check %s is %s from this value on: %s.",
+																 t->check, lvl[j], t->what)),
+									"-1 turns this level of the check off.",
+									var,
+									boot, -1, t->max,
+									PGC_SUSET,
+									t->unit,
+									guc_check_health_threshold, NULL, NULL);
+		}
+	}
 
 	MarkGUCPrefixReserved("pgmanage");
 }

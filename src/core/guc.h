@@ -82,6 +82,24 @@ extern double pgm_vacuum_freeze_age_fraction;
 extern double pgm_vacuum_bloat_pct;
 extern double pgm_reindex_bloat_pct;
 
+/* health checks (health/): the order of pgm_health()'s rows */
+#define PGM_HEALTH_NCHECKS 12
+typedef struct PgmHealthThreshold
+{
+	const char *check;			/* pgm_health().check_name */
+	const char *value_unit;		/* of pgm_health().value: percent, seconds, bytes, count, transactions */
+	const char *what;			/* what the value measures */
+	int			unit;			/* GUC_UNIT_S, GUC_UNIT_MB or 0 (percent, count) */
+	int			max;
+	int			boot_warning;
+	int			boot_critical;
+	int			warning;		/* pgmanage.health_<check>_warning; -1 = off */
+	int			critical;		/* pgmanage.health_<check>_critical; -1 = off */
+} PgmHealthThreshold;
+extern int	pgm_health_check_interval_s;
+extern int	pgm_health_hysteresis_pct;
+extern PgmHealthThreshold pgm_health_levels[PGM_HEALTH_NCHECKS];
+
 extern void pgm_define_gucs(bool preloading);
 
 #endif							/* PGM_CORE_GUC_H */

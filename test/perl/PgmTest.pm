@@ -64,6 +64,8 @@ sub pgm_node
 	$conf .= "shared_preload_libraries = '$preload'\n" if $preload;
 	$conf .= "pgmanage.database = '$database'\n";
 	$conf .= "max_worker_processes = 16\n";
+	# no scheduled health checks (their events would join other tests' counts); 067 turns them on
+	$conf .= "pgmanage.health_check_interval = 0\n";
 	$conf .= "listen_addresses = '127.0.0.1'\n" if $o{tcp};
 	$node->append_conf('postgresql.conf', $conf . ($o{conf} // ''));
 
