@@ -21,9 +21,9 @@ CREATE FUNCTION pgmanage.pgm_replication(
     OUT flush_lag_seconds double precision,
     OUT replay_lag_seconds double precision,
     OUT replay_lag_bytes bigint,
-    OUT last_replay_time timestamptz,
+    OUT last_replayed_at timestamptz,
     OUT replay_paused boolean,
-    OUT reply_time timestamptz)
+    OUT last_reply_at timestamptz)
 RETURNS SETOF record
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -242,7 +242,7 @@ BEGIN
                 THEN format('this standby: replay %s s behind, %s bytes received but not replayed%s, last replayed transaction at %s',
                             round(p.replay_lag_seconds::numeric, 2), p.replay_lag_bytes,
                             CASE WHEN p.replay_paused THEN ' (replay paused)' ELSE '' END,
-                            coalesce(p.last_replay_time::text, 'never'))
+                            coalesce(p.last_replayed_at::text, 'never'))
                 ELSE format('standby %s (%s, %s): replay %s s behind, %s bytes', p.application_name,
                             coalesce(p.client_addr, 'local socket'), p.state,
                             round(p.replay_lag_seconds::numeric, 2), p.replay_lag_bytes) END AS txt

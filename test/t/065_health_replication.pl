@@ -66,7 +66,7 @@ ok( $primary->poll_query_until('postgres', q{
 show($primary, 'SELECT * FROM pgm_replication()');
 show($primary, 'SELECT * FROM pgm_xmin_horizon()');
 ok( $standby->poll_query_until('postgres', q{
-	SELECT replay_paused AND replay_lag_bytes > 0 AND replay_lag_seconds >= 2 AND last_replay_time IS NOT NULL
+	SELECT replay_paused AND replay_lag_bytes > 0 AND replay_lag_seconds >= 2 AND last_replayed_at IS NOT NULL
 	FROM pgm_replication()}), 'the standby sees its own replay lag, paused, in bytes and seconds');
 show($standby, 'SELECT * FROM pgm_replication()');
 is($standby->safe_psql('postgres', q{
