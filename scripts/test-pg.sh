@@ -213,7 +213,8 @@ step_regress() {
     tests=$(in_pg make -s -C "$cw/src" print-regress)
     mkdir -p "$w/regress" && chown "$pg_ids" "$w/regress"
     # shellcheck disable=SC2086
-    in_pg "$pg_regress" --temp-instance="$cw/regress/instance" \
+    # from the tree, as PGXS runs it (a test reads docs/security.md by a relative path)
+    in_pg sh -c 'cd "$0" && exec "$@"' "$cw/src" "$pg_regress" --temp-instance="$cw/regress/instance" \
         --temp-config="$cw/src/test/regress.conf" \
         --inputdir="$cw/src" --outputdir="$cw/regress" --bindir="$bindir" \
         --port=$((54000 + RANDOM % 1000)) --dbname=contrib_regression \

@@ -83,7 +83,10 @@ SET pgmanage.health_disk_warning = 0;
 SET pgmanage.health_wraparound_critical = -2;
 SET pgmanage.health_long_transactions_warning = 'soon';
 SET pgmanage.health_check_interval = '10s';
+-- (the range in the message is written differently from 17 on: the SQLSTATE only)
+\set VERBOSITY sqlstate
 ALTER SYSTEM SET pgmanage.health_check_interval = -1;
+\set VERBOSITY default
 ALTER SYSTEM SET pgmanage.health_hysteresis = 60;
 -- the settings, with their units and defaults
 SELECT name, boot_val AS default, unit, context, vartype, min_val, max_val
