@@ -1013,7 +1013,7 @@ sender_circuit_write(SenderEndpoint *eps, int neps, bool releases_only)
 		Oid			types[7] = {TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
 		TIMESTAMPTZOID, TEXTOID};
 		Datum		values[7];
-		char		nulls[7] = "       ";
+		char		nulls[7];
 
 		if (releases_only)
 		{
@@ -1032,6 +1032,7 @@ sender_circuit_write(SenderEndpoint *eps, int neps, bool releases_only)
 		if (!ep->dirty)
 			continue;
 		ep->dirty = false;
+		memset(nulls, ' ', sizeof(nulls));
 		values[0] = CStringGetTextDatum(ep->name);
 		values[1] = CStringGetTextDatum(sender_circuit_names[ep->circuit]);
 		values[2] = Int32GetDatum(ep->failures);
