@@ -567,13 +567,16 @@ sender_done(CURL *easy, CURLcode rc, void *arg)
 	}
 	else if (t->redirect_refused[0] && rc != CURLE_OK)
 	{
+		/* the endpoint answered (with a redirect we do not follow): it is up */
 		retry = false;
+		r->health = 1;
 		snprintf(r->error, sizeof(r->error), "%s", t->redirect_refused);
 	}
 	else if (rc == CURLE_UNSUPPORTED_PROTOCOL && t->https)
 	{
 		/* the URL itself is https: only a redirect can lead elsewhere */
 		retry = false;
+		r->health = 1;
 		snprintf(r->error, sizeof(r->error), "%s%s",
 				 "redirect refused: an https URL is never followed to another protocol; ",
 				 t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
