@@ -127,6 +127,8 @@ SQL
 # 4. show it working, as the demo role sees it
 pgm_log "pgmanage is installed; the reports (as $demo_user):"
 psql_demo -d "$demo_db" -P pager=off <<'SQL'
+\echo '== pgm_health(): one row per check (disk, wraparound, replication, slots, connections, indexes, ...)'
+SELECT check_name, status, value, warning_at, critical_at, left(detail, 60) AS detail FROM pgm_health();
 \echo '== pgm_database_sizes(): every database'
 SELECT database_name, size_pretty, connections, xact_commit, blks_read, cache_hit_ratio FROM pgm_database_sizes();
 \echo '== pgm_size_report(): the largest tables (schema pgmanage is left out, as the catalogs are)'
