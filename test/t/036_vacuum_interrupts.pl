@@ -27,23 +27,38 @@ END$$;
 
 # start a run over every table, lock its row (so that the worker cannot
 # record its progress) and wait until its VACUUM worker waits for room in
-# its ring; returns (run id, pid, the locking session)
+# its ring; returns (run id, pid, the locking session).  On a fast machine
+# a run over 1000 empty tables can end before its row is locked: then the
+# run is started again (at most 5 times).
 sub start_blocked_run
 {
-	my $run = $node->safe_psql('postgres',
-		q{SELECT pgm_vacuum_now(table_pattern => 'vi\_%', strategy => 'all')});
-	$node->poll_query_until('postgres', "SELECT status = 'running' FROM pgm_job_run WHERE id = $run")
-	  or die "run $run did not start";
 	my $locker = pgm_session($node, 'locker');
-	$locker->query_safe("BEGIN; SELECT 1 FROM pgm_job_run WHERE id = $run FOR UPDATE");
-	$node->poll_query_until('postgres', q{
-		SELECT count(*) = 1 FROM pg_stat_activity
-		WHERE backend_type = 'pgmanage vacuum'
-		  AND wait_event IN ('Extension', 'PgmanageVacuumResults')})
-	  or die 'the VACUUM worker never waited for room';
-	my $pid = $node->safe_psql('postgres',
-		q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'pgmanage vacuum'});
-	return ($run, $pid, $locker);
+	for my $try (1 .. 5)
+	{
+		my $run = $node->safe_psql('postgres',
+			q{SELECT pgm_vacuum_now(table_pattern => 'vi\_%', strategy => 'all')});
+		$node->poll_query_until('postgres',
+			"SELECT status <> 'queued' FROM pgm_job_run WHERE id = $run")
+		  or die "run $run did not start";
+		$locker->query_safe("BEGIN; SELECT 1 FROM pgm_job_run WHERE id = $run FOR UPDATE");
+		# the VACUUM worker waits for room, or the run ended first
+		$node->poll_query_until('postgres', qq{
+			SELECT (SELECT count(*) = 1 FROM pg_stat_activity
+					WHERE backend_type = 'pgmanage vacuum'
+					  AND wait_event IN ('Extension', 'PgmanageVacuumResults'))
+				OR (SELECT status NOT IN ('queued', 'running') FROM pgm_job_run WHERE id = $run)
+				OR NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pgmanage vacuum')})
+		  or die 'the VACUUM worker never waited for room';
+		my $pid = $node->safe_psql('postgres', q{
+			SELECT pid FROM pg_stat_activity
+			WHERE backend_type = 'pgmanage vacuum'
+			  AND wait_event IN ('Extension', 'PgmanageVacuumResults')});
+		return ($run, $pid, $locker) if $pid ne '';
+		note("run $run ended before its row was locked (try $try); starting another");
+		$locker->query_safe('ROLLBACK');
+		pgm_wait_run($node, $run, '^(succeeded|failed|cancelled|skipped)$');
+	}
+	die 'five runs in a row ended before their row was locked';
 }
 
 sub unlock
