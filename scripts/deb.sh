@@ -4,7 +4,7 @@
 # (Debian 12: 15), with pg_buildext (debian/rules).  The build runs in a
 # scratch copy of the tree; the .deb files land in dist/ (or -o DIR).
 #
-#   scripts/deb.sh               # -> dist/postgresql-15-pgmanage_2.1_amd64.deb
+#   scripts/deb.sh               # -> dist/postgresql-15-pgmanage_2.2_amd64.deb
 #   scripts/deb.sh -o /tmp/debs  # elsewhere
 #   sudo apt-get install ./dist/postgresql-15-pgmanage_*.deb   # then install it
 #   scripts/deb.sh --check       # build, then test the package on this machine:

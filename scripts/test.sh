@@ -180,7 +180,7 @@ rc=$?; record "layout: dependencies run one way" $rc
 [ $rc = 0 ] || grep -v '^ok ' "$work/layout.log"
 
 # 0b. the version is written once: META.json (PGXN) and debian/changelog must
-#     say pgmanage.control's default_version (2.1 -> META.json's 2.1.0)
+#     say pgmanage.control's default_version (2.2 -> META.json's 2.2.0)
 python3 - "$work/src" > "$work/meta.log" 2>&1 <<'EOF'
 import json, re, sys, os
 root = sys.argv[1]

@@ -1,4 +1,4 @@
--- A fresh 2.1 install (this database, init.sql) and the other ways to 2.1
+-- A fresh 2.2 install (this database, init.sql) and the other ways to 2.2
 -- give the same extension: every member, each function's whole definition,
 -- columns with types and defaults, constraints, indexes, triggers, event
 -- triggers, privileges on every object and column, comments, initial
@@ -135,6 +135,8 @@ ALTER EXTENSION pgmanage UPDATE TO '2.0';
 SELECT extversion, extnamespace::regnamespace AS schema FROM pg_extension WHERE extname = 'pgmanage';
 ALTER EXTENSION pgmanage UPDATE TO '2.1';
 SELECT extversion FROM pg_extension WHERE extname = 'pgmanage';
+ALTER EXTENSION pgmanage UPDATE TO '2.2';
+SELECT extversion FROM pg_extension WHERE extname = 'pgmanage';
 SELECT id, role_name, statement_timeout FROM pgmanage.pgm_timeout_policy;
 CREATE SCHEMA pgm_test;
 :describe_def;
@@ -218,13 +220,13 @@ SELECT md5(string_agg(line, E'\n' ORDER BY line)) = md5(:'chain_description') AS
        md5(string_agg(line, E'\n' ORDER BY line)) = md5(:'public_description') AS public_same
 FROM fresh;
 -- the differing lines, if any
-(SELECT 'only in fresh 2.1' AS where_, line FROM fresh EXCEPT SELECT 'only in fresh 2.1', line FROM chain)
+(SELECT 'only in fresh 2.2' AS where_, line FROM fresh EXCEPT SELECT 'only in fresh 2.2', line FROM chain)
 UNION ALL
-(SELECT 'only after 1.0 -> 2.1', line FROM chain EXCEPT SELECT 'only after 1.0 -> 2.1', line FROM fresh)
+(SELECT 'only after 1.0 -> 2.2', line FROM chain EXCEPT SELECT 'only after 1.0 -> 2.2', line FROM fresh)
 ORDER BY 2, 1;
-(SELECT 'only in fresh 2.1' AS where_, line FROM fresh EXCEPT SELECT 'only in fresh 2.1', line FROM from_public)
+(SELECT 'only in fresh 2.2' AS where_, line FROM fresh EXCEPT SELECT 'only in fresh 2.2', line FROM from_public)
 UNION ALL
-(SELECT 'only after public 1.5 -> 2.1', line FROM from_public EXCEPT SELECT 'only after public 1.5 -> 2.1', line FROM fresh)
+(SELECT 'only after public 1.5 -> 2.2', line FROM from_public EXCEPT SELECT 'only after public 1.5 -> 2.2', line FROM fresh)
 ORDER BY 2, 1;
 
 -- 4. pg_dump keeps the configuration (policies, endpoints with their
@@ -257,13 +259,13 @@ SELECT (SELECT count(*) FROM pgmanage.pgm_job_run) AS job_runs,
        (SELECT count(*) FROM pgmanage.pgm_event) AS events,
        (SELECT count(*) FROM pgmanage.pgm_delivery) AS deliveries,
        (SELECT count(*) FROM pgmanage.pgm_alert_state) AS alert_state;
--- and the restored extension is a fresh 2.1 one
+-- and the restored extension is a fresh 2.2 one
 SELECT string_agg(line, E'\n' ORDER BY line) AS restored_description FROM pgm_test.describe() AS line \gset
 \c contrib_regression
 SET client_min_messages = warning;
 SELECT md5(string_agg(line, E'\n' ORDER BY line)) = md5(:'restored_description') AS restored_same FROM pgm_test.describe() AS line;
-(SELECT 'only in fresh 2.1' AS where_, line FROM pgm_test.describe() AS line
- EXCEPT SELECT 'only in fresh 2.1', regexp_split_to_table(:'restored_description', E'\n'))
+(SELECT 'only in fresh 2.2' AS where_, line FROM pgm_test.describe() AS line
+ EXCEPT SELECT 'only in fresh 2.2', regexp_split_to_table(:'restored_description', E'\n'))
 UNION ALL
 (SELECT 'only after restore', regexp_split_to_table(:'restored_description', E'\n')
  EXCEPT SELECT 'only after restore', line FROM pgm_test.describe() AS line)

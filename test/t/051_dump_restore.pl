@@ -79,7 +79,7 @@ $source->stop;
 my $target = pgm_node('target', extension => 0, conf => $conf);
 $target->command_ok([ 'pg_restore', '--exit-on-error', '-d', 'postgres', $file ], 'pg_restore');
 is($target->safe_psql('postgres', q{SELECT extversion || ' ' || extnamespace::regnamespace
-	FROM pg_extension WHERE extname = 'pgmanage'}), '2.1 pgmanage', 'restored: 2.1 in pgmanage');
+	FROM pg_extension WHERE extname = 'pgmanage'}), '2.2 pgmanage', 'restored: 2.2 in pgmanage');
 for my $t (sort keys %dumped)
 {
 	is($target->safe_psql('postgres', $dumped{$t}), $rows{$t}, "restored: $t, every row as it was");
