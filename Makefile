@@ -31,14 +31,14 @@ EXTRA_CLEAN += $(SRCS:.c=.d)
 # ---- SQL -------------------------------------------------------------------
 SQL_SOURCES = src/sql/core.sql src/sql/reports.sql src/sql/timeouts.sql src/sql/capture.sql \
 	src/sql/jobs.sql src/sql/vacuum.sql src/sql/webhooks.sql src/sql/backup.sql \
-	src/sql/health_reports.sql src/sql/health.sql src/sql/health_summary.sql src/sql/metrics.sql
+	src/sql/health_reports.sql src/sql/index_report.sql src/sql/health.sql src/sql/health_summary.sql src/sql/metrics.sql
 # The update to the version being written (2.2) is generated: the changes to
 # what 2.1 had (src/sql/updates/2.2-changes.sql), then the files it runs
 # whole (WHOLE_IN_2_2): capability files new in 2.2, and files that only
-# CREATE OR REPLACE (health_summary.sql), so a changed function's text is
-# written once.  Released updates are frozen in src/sql/updates/ (2.0 -> 2.1
-# was generated the same way).
-WHOLE_IN_2_2 = src/sql/health_summary.sql
+# CREATE OR REPLACE (index_report.sql, health_summary.sql), so a changed
+# function's text is written once.  Released updates are frozen in
+# src/sql/updates/ (2.0 -> 2.1 was generated the same way).
+WHOLE_IN_2_2 = src/sql/index_report.sql src/sql/health_summary.sql
 DATA_built = src/sql/pgmanage--$(EXTVERSION).sql src/sql/pgmanage--2.1--2.2.sql
 DATA = $(sort $(wildcard src/sql/updates/pgmanage--*.sql))
 
