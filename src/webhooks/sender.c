@@ -708,6 +708,59 @@ sender_start_queued(void)
 
 /* ---- the sync transaction ---- */
 
+/*
+ * The sync's statements, prepared once per process (SPI_keepplan) with a
+ * generic plan: a backlog drains in many syncs, and parsing and planning
+ * them in each was a tenth of the sender's CPU.  The plan cache re-plans
+ * them when a table they read changes (DROP/CREATE EXTENSION included).
+ */
+typedef enum SenderPlan
+{
+	PLAN_ENDPOINTS,
+	PLAN_FETCH,
+	PLAN_NEXT_DUE,
+	PLAN_RECORD,
+	PLAN_COUNT
+} SenderPlan;
+
+static SPIPlanPtr sender_plans[PLAN_COUNT];
+
+static SPIPlanPtr
+sender_plan(SenderPlan which, const char *sql, int nargs, Oid *types)
+{
+	if (sender_plans[which] == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "pgmanage sender: could not prepare a statement: %s",
+				 SPI_result_code_string(SPI_result));
+		sender_plans[which] = plan;
+	}
+	return sender_plans[which];
+}
+
+/*
+ * Plan by the primary key and the due index, whatever the statistics say.
+ * Right after a burst of events they say the outbox is nearly empty, and
+ * the planner joined the batch's results to a bitmap scan of every
+ * pending delivery (a hash join), so each sync read the whole backlog:
+ * O(backlog) per sync.  Every statement of the sync is a lookup by key or
+ * an ordered range of the due index; these settings (for the sync's
+ * transaction only) leave the planner no other choice.
+ */
+static void
+sender_planner_settings(void)
+{
+	static const char *const off[] = {"enable_seqscan", "enable_bitmapscan", "enable_hashjoin",
+	"enable_mergejoin"};
+	int			i;
+
+	for (i = 0; i < lengthof(off); i++)
+		(void) set_config_option(off[i], "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
+}
+
 static ArrayType *
 sender_array(Datum *elems, bool *nulls, int n, Oid type)
 {
@@ -738,8 +791,8 @@ sender_record_results(void)
 	Datum	   *cnts = palloc(sizeof(Datum) * nresults);
 	Oid			types[8] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
 	TIMESTAMPTZARRAYOID, INT4ARRAYOID, TEXTARRAYOID, INT4ARRAYOID};
+	SPIPlanPtr	plan;
 	Datum		values[8];
-	char		sql[1536];
 	int			i;
 
 	for (i = 0; i < nresults; i++)
@@ -769,8 +822,8 @@ sender_record_results(void)
 	values[6] = PointerGetDatum(sender_array(errs, err_nulls, nresults, TEXTOID));
 	values[7] = PointerGetDatum(sender_array(cnts, NULL, nresults, INT4OID));
 
-	snprintf(sql, sizeof(sql),
-			 "UPDATE " PGM_SCHEMA ".pgm_delivery d SET status = r.status,"
+	plan = sender_plan(PLAN_RECORD,
+					   "UPDATE " PGM_SCHEMA ".pgm_delivery d SET status = r.status,"
 			 " attempts = d.attempts OPERATOR(pg_catalog.+) r.counts,"
 			 " last_attempt_at = r.at,"
 			 " next_attempt_at = COALESCE(r.next_at, d.next_attempt_at),"
@@ -782,8 +835,8 @@ sender_record_results(void)
 			 "  pg_catalog.unnest($8))"
 			 "  AS r(event_id, endpoint, status, at, next_at, http, err, counts)"
 			 " WHERE d.event_id OPERATOR(pg_catalog.=) r.event_id AND d.endpoint OPERATOR(pg_catalog.=) r.endpoint"
-			 " AND d.status OPERATOR(pg_catalog.=) 'pending'");
-	if (SPI_execute_with_args(sql, 8, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+			 " AND d.status OPERATOR(pg_catalog.=) 'pending'", 8, types);
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update pgm_delivery");
 }
 
@@ -860,8 +913,10 @@ sender_read_endpoints(int *neps)
 	SenderEndpoint *eps;
 	uint64		i;
 	bool		isnull;
+	SPIPlanPtr	plan;
 
-	if (SPI_execute("SELECT ep.name, ep.url, ep.secret,"
+	plan = sender_plan(PLAN_ENDPOINTS,
+					   "SELECT ep.name, ep.url, ep.secret,"
 					" (pg_catalog.date_part('epoch', ep.timeout) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8,"
 					" ARRAY(SELECT h.key FROM pg_catalog.jsonb_each_text(ep.headers) h ORDER BY h.key),"
 					" ARRAY(SELECT h.value FROM pg_catalog.jsonb_each_text(ep.headers) h ORDER BY h.key),"
@@ -870,7 +925,9 @@ sender_read_endpoints(int *neps)
 					" c.last_error"
 					" FROM " PGM_SCHEMA ".pgm_endpoint ep"
 					" LEFT JOIN " PGM_SCHEMA ".pgm_endpoint_circuit c ON c.endpoint OPERATOR(pg_catalog.=) ep.name"
-					" ORDER BY ep.name", false, 0) != SPI_OK_SELECT)
+					" ORDER BY ep.name", 0, NULL);
+
+	if (SPI_execute_plan(plan, NULL, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pgm_endpoint");
 	*neps = (int) SPI_processed;
 	eps = palloc0(sizeof(SenderEndpoint) * Max(*neps, 1));
@@ -1101,8 +1158,10 @@ sender_drop_queued(SenderEndpoint *eps, int neps)
 static int
 sender_fetch(SenderEndpoint *eps, int neps, int room, SenderTransfer **out, TimestampTz *next_due)
 {
-	char		sql[1024];
-	char		nx_sql[512];
+	SPIPlanPtr	plan;
+	SPIPlanPtr	nx_plan;
+	Oid			types[3] = {TEXTOID, INT4OID, TIMESTAMPTZOID};
+	Oid			ntypes[2] = {TEXTOID, TIMESTAMPTZOID};
 	int			nactive = 0;
 	int			share;			/* slots one endpoint may hold */
 	int			n = 0;
@@ -1122,24 +1181,23 @@ sender_fetch(SenderEndpoint *eps, int neps, int room, SenderTransfer **out, Time
 	sender_share = share;
 
 	/* the due deliveries of one endpoint, from the partial index, then their bodies */
-	snprintf(sql, sizeof(sql),
-			 "SELECT d.event_id, d.attempts, e.payload::pg_catalog.text, e.webhook_id"
+	plan = sender_plan(PLAN_FETCH,
+					   "SELECT d.event_id, d.attempts, e.payload::pg_catalog.text, e.webhook_id"
 			 " FROM (SELECT event_id, attempts, next_attempt_at FROM " PGM_SCHEMA ".pgm_delivery"
 			 "       WHERE status OPERATOR(pg_catalog.=) 'pending' AND endpoint OPERATOR(pg_catalog.=) $1"
 			 "       AND next_attempt_at OPERATOR(pg_catalog.<=) $3"
 			 "       ORDER BY next_attempt_at, event_id LIMIT $2) d"
 			 " JOIN " PGM_SCHEMA ".pgm_event e ON e.id OPERATOR(pg_catalog.=) d.event_id"
-			 " ORDER BY d.next_attempt_at, d.event_id");
-	snprintf(nx_sql, sizeof(nx_sql),
-			 "SELECT next_attempt_at FROM " PGM_SCHEMA ".pgm_delivery"
+			 " ORDER BY d.next_attempt_at, d.event_id", 3, types);
+	nx_plan = sender_plan(PLAN_NEXT_DUE,
+						  "SELECT next_attempt_at FROM " PGM_SCHEMA ".pgm_delivery"
 			 " WHERE status OPERATOR(pg_catalog.=) 'pending' AND endpoint OPERATOR(pg_catalog.=) $1"
 			 " AND next_attempt_at OPERATOR(pg_catalog.>) $2"
-			 " ORDER BY next_attempt_at LIMIT 1");
+			 " ORDER BY next_attempt_at LIMIT 1", 2, ntypes);
 
 	for (k = 0; k < neps && n < room; k++)
 	{
 		SenderEndpoint *ep = &eps[(k + sender_rotation) % neps];
-		Oid			types[3] = {TEXTOID, INT4OID, TIMESTAMPTZOID};
 		Datum		values[3];
 		int			busy = 0;
 		int			before;
@@ -1194,7 +1252,7 @@ sender_fetch(SenderEndpoint *eps, int neps, int room, SenderTransfer **out, Time
 			limit = take + busy;
 		}
 		values[1] = Int32GetDatum(limit);
-		if (SPI_execute_with_args(sql, 3, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read pgm_delivery");
 		got = SPI_processed;
 		before = n;
@@ -1231,10 +1289,9 @@ sender_fetch(SenderEndpoint *eps, int neps, int room, SenderTransfer **out, Time
 		else if (*next_due != now)
 		{
 			/* all that is due was seen: when is this endpoint's next one? */
-			Oid			ntypes[2] = {TEXTOID, TIMESTAMPTZOID};
 			Datum		nvalues[2] = {values[0], values[2]};
 
-			if (SPI_execute_with_args(nx_sql, 2, ntypes, nvalues, NULL, false, 1) != SPI_OK_SELECT)
+			if (SPI_execute_plan(nx_plan, nvalues, NULL, false, 1) != SPI_OK_SELECT)
 				elog(ERROR, "could not read pgm_delivery");
 			if (SPI_processed == 1)
 			{
@@ -1293,6 +1350,7 @@ sender_sync(TimestampTz *next_due)
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "webhook sync");
+		sender_planner_settings();
 
 		if (!pgm_extension_ready(problem, sizeof(problem)))
 			found = false;
