@@ -12,7 +12,8 @@
  * No transfer runs inside a transaction.  A "sync" is one short
  * transaction that records the results of finished transfers (one UPDATE
  * for the batch), moves the endpoints' circuits, and reads the next due
- * deliveries (up to SENDER_PREFETCH times the slots), signing each body;
+ * deliveries (up to SENDER_PREFETCH times the slots, at least
+ * SENDER_BATCH_MIN), signing each body;
  * the transfers start after it commits, as slots are free (the rest wait
  * prepared in memory and start as transfers end, without a sync).  A sync
  * runs when the latch was set (an event was committed, an endpoint
@@ -98,10 +99,13 @@
 #define SENDER_NAME_MAX 64
 /*
  * A sync reads up to this many times pgmanage.max_concurrent_deliveries
- * transfers: those beyond the free slots wait prepared in memory and start
- * as slots free up, without a sync each (a backlog drains in batches).
+ * transfers, and at least SENDER_BATCH_MIN: those beyond the free slots
+ * wait prepared in memory and start as slots free up, without a sync each
+ * (a backlog drains in batches; a sync's fixed cost, a transaction and
+ * its statements, is shared by a hundred deliveries or more).
  */
 #define SENDER_PREFETCH 4
+#define SENDER_BATCH_MIN 256
 /* results wait at most this long to be recorded while transfers keep going */
 #define SENDER_RESULT_WAIT_MS 100
 
@@ -165,6 +169,8 @@ static SenderTransfer **inflight;
 static int	ninflight = 0;
 static int	nstarted = 0;
 static int	inflight_cap = 0;
+/* transfers read ahead per slot (inflight_cap / slots, at least SENDER_PREFETCH) */
+static int	sender_prefetch = SENDER_PREFETCH;
 /* slots one endpoint may use, from the last fetch */
 static int	sender_share = 1;
 /* when the oldest result not yet recorded came */
@@ -359,10 +365,13 @@ sender_header_ok(const char *name, const char *value)
 static void
 sender_ensure_capacity(void)
 {
-	int			want = pgm_max_concurrent_deliveries * SENDER_PREFETCH;
+	int			want = Max(pgm_max_concurrent_deliveries * SENDER_PREFETCH, SENDER_BATCH_MIN);
 
 	if (inflight_cap >= want)
+	{
+		sender_prefetch = Max(SENDER_PREFETCH, inflight_cap / pgm_max_concurrent_deliveries);
 		return;
+	}
 	if (inflight == NULL)
 	{
 		inflight = MemoryContextAllocZero(sender_cxt, sizeof(SenderTransfer *) * want);
@@ -376,6 +385,7 @@ sender_ensure_capacity(void)
 		results = repalloc(results, sizeof(SenderResult) * want);
 	}
 	inflight_cap = results_cap = want;
+	sender_prefetch = Max(SENDER_PREFETCH, inflight_cap / pgm_max_concurrent_deliveries);
 }
 
 static bool
@@ -1243,10 +1253,10 @@ sender_fetch(SenderEndpoint *eps, int neps, int room, SenderTransfer **out, Time
 			 * another one needs, and many idle endpoints do not throttle a
 			 * busy one.  An endpoint at its share is looked at again when one
 			 * of its transfers ends (not "now": that would spin).  It may
-			 * have SENDER_PREFETCH times its share read ahead (started as
+			 * have sender_prefetch times its share read ahead (started as
 			 * its slots free up, sender_start_queued).
 			 */
-			take = Min(room - n, share * SENDER_PREFETCH - busy);
+			take = Min(room - n, share * sender_prefetch - busy);
 			if (take <= 0)
 				continue;
 			limit = take + busy;
@@ -1282,7 +1292,7 @@ sender_fetch(SenderEndpoint *eps, int neps, int room, SenderTransfer **out, Time
 			}
 			continue;			/* nothing pending: the circuit stays as it is */
 		}
-		if ((got == (uint64) limit || i < got) && busy + (n - before) < share * SENDER_PREFETCH)
+		if ((got == (uint64) limit || i < got) && busy + (n - before) < share * sender_prefetch)
 			*next_due = now;	/* more are due already */
 		else if (got == (uint64) limit || i < got)
 			;					/* at its share: again when a transfer ends */
