@@ -187,7 +187,7 @@ if has_phase drain; then
         if [ -n "${PERF:-}" ] && [ "$i" = 1 ]; then
             # PERF=file: a profile of the sender during the first run (perf report in "file")
             spid=$(psql_ -c "SELECT pid FROM pgm_status() WHERE process = 'sender'")
-            perf record -F 2000 -g -p "$spid" -o "$dir/perf.data" >/dev/null 2>&1 &
+            perf record -F 1000 --call-graph dwarf,16384 -p "$spid" -o "$dir/perf.data" >/dev/null 2>&1 &
             perf_pid=$!
             sleep 0.5
         fi
@@ -203,8 +203,11 @@ if has_phase drain; then
              "load average $(cut -d' ' -f1 /proc/loadavg)"
         if [ -n "$perf_pid" ]; then
             kill -INT "$perf_pid"; wait "$perf_pid" || true
-            perf report -i "$dir/perf.data" --stdio --no-children --percent-limit 1 2>/dev/null | grep -v "^$" | head -150 > "$PERF" || true
-            perf report -i "$dir/perf.data" --stdio --children --sort sym --percent-limit 2 -g none 2>/dev/null | grep -v "^$" | head -80 >> "$PERF" || true
+            {   # where the sender's CPU goes: by library, by function (self), by function with its callees
+                echo "## by library"; perf report -i "$dir/perf.data" --stdio --no-children --sort dso -g none 2>/dev/null | grep -v "^$" | grep -v "^#" | head -15
+                echo "## by function (self)"; perf report -i "$dir/perf.data" --stdio --no-children --sort dso,sym -g none --percent-limit 0.5 2>/dev/null | grep -v "^$" | grep -v "^#" | head -60
+                echo "## by function (with callees)"; perf report -i "$dir/perf.data" --stdio --children --sort sym -g none --percent-limit 1.5 2>/dev/null | grep -v "^$" | grep -v "^#" | head -100
+            } > "$PERF" || true
         fi
         sleep 0.3    # the receiver flushes its log every 0.2 s
         rate=$(python3 -c "print('%.0f' % (10000 / ($(last_receipt "$start") - $committed)))")
