@@ -18,7 +18,7 @@
  * prepared in memory and start as transfers end, without a sync).  A sync
  * runs when the latch was set (an event was committed, an endpoint
  * changed), when the prepared transfers run low and more are due, to
- * record results (nothing in flight, half the room, a failure, or
+ * record results (nothing in flight, the room but two slots, a failure, or
  * SENDER_RESULT_WAIT_MS), when a retry or a probe falls due, and at least
  * once per naptime.
  *
@@ -1535,7 +1535,9 @@ pgm_sender_main(Datum arg)
 		 * Sync when woken (an event committed), at the poll, to read ahead
 		 * when fewer than a slot's worth of prepared transfers are left and
 		 * more are due, and to record results: once nothing is in flight,
-		 * when half the room is results, at once when one is a failure (its
+		 * when the room is results but for two slots' worth (at least half
+		 * of it: one sync per ~200 deliveries of a backlog, not per ~100),
+		 * at once when one is a failure (its
 		 * endpoint's circuit may open: its prepared transfers wait for
 		 * that), or after SENDER_RESULT_WAIT_MS.
 		 */
@@ -1543,7 +1545,9 @@ pgm_sender_main(Datum arg)
 		refill = next_due != 0 && now >= next_due && ninflight < inflight_cap &&
 			nqueued < pgm_max_concurrent_deliveries;
 		record = nresults > 0 &&
-			(nstarted == 0 || nresults >= inflight_cap / 2 || refill || results_failed ||
+			(nstarted == 0 ||
+			 nresults >= Max(inflight_cap / 2, inflight_cap - 2 * pgm_max_concurrent_deliveries) ||
+			 refill || results_failed ||
 			 now >= TimestampTzPlusMilliseconds(results_since, SENDER_RESULT_WAIT_MS));
 
 		if (RecoveryInProgress())
