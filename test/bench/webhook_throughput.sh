@@ -177,7 +177,7 @@ last_receipt() { tail -n +"$1" "${2:-$dir/recv.log}" | awk '$2 > m {m = $2} END 
 reload_with() { psql_ -c "ALTER SYSTEM SET pgmanage.webhook_circuit_failures = $1" -c "SELECT pg_reload_conf()" >/dev/null; sleep 0.3; }
 
 if has_phase drain; then
-    : > "$dir/drain.txt"
+    : > "$dir/drain.txt"; : > "$dir/drain-cpu.txt"; : > "$dir/drain-load.txt"
     for i in $(seq "$RUNS"); do
         start=$(( $(wc -l < "$dir/recv.log") + 1 ))
         # ids received so far, not events in the table: a health alert sent before the
@@ -201,6 +201,7 @@ if has_phase drain; then
         echo "   sender: $(( (s_cpu1 - s_cpu0) / 10000000 )) us CPU per delivery, $(( (s_wait1 - s_wait0) / 1000000 )) ms waiting for a CPU;" \
              "receiver: $(( (r_cpu1 - r_cpu0) / 10000000 )) us CPU per request, $(( (r_wait1 - r_wait0) / 1000000 )) ms waiting for a CPU;" \
              "load average $(cut -d' ' -f1 /proc/loadavg)"
+        echo "$(( (s_cpu1 - s_cpu0) / 10000000 ))" >> "$dir/drain-cpu.txt"; cut -d' ' -f1 /proc/loadavg >> "$dir/drain-load.txt"
         if [ -n "$perf_pid" ]; then
             kill -INT "$perf_pid"; wait "$perf_pid" || true
             {   # where the sender's CPU goes: by library, by function (self), by function with its callees
@@ -216,6 +217,8 @@ if has_phase drain; then
     done
     echo "drain: $(summary < "$dir/drain.txt") deliveries/s; receiver's ceiling $ceiling req/s;" \
          "ratio $(python3 -c "import statistics; print('%.2f' % (statistics.median([float(x) for x in open('$dir/drain.txt')]) / $ceiling))")"
+    # the sender's CPU per delivery moves far less with the machine's load than the rate does
+    echo "drain: sender CPU per delivery $(summary < "$dir/drain-cpu.txt") us; load average $(summary < "$dir/drain-load.txt")"
 fi
 
 if has_phase outage; then
