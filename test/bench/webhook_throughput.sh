@@ -239,7 +239,7 @@ if has_phase outage; then
             sleep 0.3
             took=$(python3 -c "print('%.3f' % ($(last_receipt "$start") - $up))")
             echo "outage run $i ($mode): 50 events, receiver down 20 s: all delivered $took s after its return;" \
-                 "circuit now $(psql_ -c "SELECT circuit FROM pgm_endpoint_status() WHERE endpoint = 'bench'")"
+                 "circuit now $(psql_ -c "SELECT circuit FROM pgm_endpoint_circuits() WHERE endpoint = 'bench'")"
             echo "$took" >> "$dir/outage-$mode.txt"
         done
         echo "outage ($mode): $(summary < "$dir/outage-$mode.txt") s from the receiver's return to the last delivery"
@@ -262,11 +262,14 @@ if has_phase blackhole; then
     echo "SELECT pgm_emit_event('bench', NULL, NULL, 'bench');" > "$dir/healthy.sql"; chown postgres: "$dir/healthy.sql"
     # healthy events at 50/s for $1 s; prints "p50 p99 max" (ms) of their commit-to-receipt
     healthy_load() {
-        local start want
+        local start want before logged
         start=$(( $(wc -l < "$dir/recv.log") + 1 ))
+        before=$(psql_ -c "SELECT count(*) FROM pgm_delivery WHERE endpoint = 'bench'")
+        logged=$(logged_ids)
         as_pg pgbench -n -h "$dir" -p "$port" -c 1 -j 1 -R 50 -T "$1" -f "$dir/healthy.sql" postgres > "$dir/pgbench.log" 2>&1 ||
             { cat "$dir/pgbench.log" >&2; exit 1; }
-        want=$(psql_ -c "SELECT count(*) FROM pgm_delivery WHERE endpoint = 'bench'")
+        # the new deliveries, over the ids received so far (see the drain phase)
+        want=$(( logged + $(psql_ -c "SELECT count(*) FROM pgm_delivery WHERE endpoint = 'bench'") - before ))
         wait_ids "$want" 60
         sleep 0.3
         stats "$start" | sed -E 's/.*p50=([0-9.]+)ms p99=([0-9.]+)ms max=([0-9.]+)ms.*/\1 \2 \3/'
@@ -283,7 +286,7 @@ if has_phase blackhole; then
         read -r p50 p99 mx < <(healthy_load 15)
         echo "blackhole run $i, 40 deliveries hanging on the black hole: healthy p50 $p50 ms, p99 $p99 ms, max $mx ms;" \
              "black hole: $(( $(wc -l < "$dir/hole.log") - hole_before )) requests in this run, circuit" \
-             "$(psql_ -c "SELECT circuit || ' after ' || consecutive_failures || ' failures' FROM pgm_endpoint_status() WHERE endpoint = 'hole'")"
+             "$(psql_ -c "SELECT circuit || ' after ' || consecutive_failures || ' failures' FROM pgm_endpoint_circuits() WHERE endpoint = 'hole'")"
         echo "$mx" >> "$dir/hole-max.txt"; echo "$p50" >> "$dir/hole-p50.txt"; echo "$p99" >> "$dir/hole-p99.txt"
         psql_ -c "UPDATE pgm_endpoint SET enabled = false WHERE name = 'hole'" \
               -c "DELETE FROM pgm_delivery WHERE endpoint = 'hole'" \
