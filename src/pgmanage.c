@@ -66,11 +66,12 @@ static const PgmRetention retention[] = {
 	{"pgm_pgss_snapshot", "taken_at", &pgm_pgss_history_retention_min, NULL,
 	 &pgm_pgss_history_max_rows, "pgmanage.pgss_history_max_rows",
 	 .cap_weight = "pg_catalog.coalesce(t.delta_rows, 0)"},
-	/* texts: last seen before the oldest snapshot left, no history row needs them */
+	/* texts no history row needs any more (candidates: last seen by the oldest snapshot left) */
 	{"pgm_pgss_query", "last_seen", &pgm_pgss_history_retention_min, NULL,
 	 &pgm_pgss_history_max_rows, "pgmanage.pgss_history_max_rows",
-	 .cap_orphan = "t.last_seen OPERATOR(pg_catalog.<) (SELECT pg_catalog.coalesce(pg_catalog.min(s.taken_at), 'infinity')"
-	 " FROM " PGM_SCHEMA ".pgm_pgss_snapshot s)"},
+	 .cap_orphan = "t.last_seen OPERATOR(pg_catalog.<=) (SELECT pg_catalog.coalesce(pg_catalog.min(s.taken_at), 'infinity')"
+	 " FROM " PGM_SCHEMA ".pgm_pgss_snapshot s) AND NOT EXISTS (SELECT 1 FROM " PGM_SCHEMA ".pgm_pgss_history h"
+	 " WHERE h.queryid OPERATOR(pg_catalog.=) t.queryid)"},
 	{"pgm_job_run", "finished", &pgm_job_run_retention_min,
 	 "t.status OPERATOR(pg_catalog.=) ANY ('{queued,running}')",
 	 &pgm_job_run_max_rows, "pgmanage.job_run_max_rows"},

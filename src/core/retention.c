@@ -180,6 +180,7 @@ pgm_retention_duty(PgmDutyContext *ctx)
 {
 	StringInfoData sql;
 	int			i;
+	uint64		prev_deleted = 0;	/* by the cap of the rule before */
 
 	initStringInfo(&sql);
 	for (i = 0; i < nrules; i++)
@@ -205,11 +206,22 @@ pgm_retention_duty(PgmDutyContext *ctx)
 		if (r->max_rows == NULL || *r->max_rows <= 0)
 		{
 			rules[i].kept_over = 0;
+			prev_deleted = 0;
 			continue;
 		}
-		if (ctx->now < rules[i].cap_next_due)
+		/*
+		 * An orphan rule runs after the rule before it deleted rows (and
+		 * once at start, and again while it has a backlog): its condition
+		 * may have to read the whole capped table.
+		 */
+		if (r->cap_orphan ? !(prev_deleted > 0 || rules[i].cap_next_due == 0) :
+			ctx->now < rules[i].cap_next_due)
+		{
+			prev_deleted = 0;
 			continue;
-		rules[i].cap_next_due = retention_cap(i, &sql) == RETENTION_BATCH ? 0 :
+		}
+		prev_deleted = retention_cap(i, &sql);
+		rules[i].cap_next_due = prev_deleted == RETENTION_BATCH ? 0 :
 			TimestampTzPlusMilliseconds(ctx->now, RETENTION_CAP_INTERVAL_MS);
 	}
 	pfree(sql.data);
