@@ -65,13 +65,18 @@ static const PgmRetention retention[] = {
 	/* a snapshot's rows go with it (ON DELETE CASCADE): the cap counts those */
 	{"pgm_pgss_snapshot", "taken_at", &pgm_pgss_history_retention_min, NULL,
 	 &pgm_pgss_history_max_rows, "pgmanage.pgss_history_max_rows",
-	 .cap_weight = "pg_catalog.coalesce(t.delta_rows, 0)"},
-	/* texts no history row needs any more (candidates: last seen by the oldest snapshot left) */
+	 .cap_weight = "coalesce(t.delta_rows, 0)"},
+	/*
+	 * texts no history row needs any more: among those last seen by the
+	 * oldest snapshot left or before, the ones no row of pgm_pgss_history
+	 * names (one hashed pass over it, after the cap deleted snapshots)
+	 */
 	{"pgm_pgss_query", "last_seen", &pgm_pgss_history_retention_min, NULL,
 	 &pgm_pgss_history_max_rows, "pgmanage.pgss_history_max_rows",
-	 .cap_orphan = "t.last_seen OPERATOR(pg_catalog.<=) (SELECT pg_catalog.coalesce(pg_catalog.min(s.taken_at), 'infinity')"
-	 " FROM " PGM_SCHEMA ".pgm_pgss_snapshot s) AND NOT EXISTS (SELECT 1 FROM " PGM_SCHEMA ".pgm_pgss_history h"
-	 " WHERE h.queryid OPERATOR(pg_catalog.=) t.queryid)"},
+	 .cap_orphan = "t.queryid OPERATOR(pg_catalog.=) ANY (ARRAY("
+	 "SELECT c.queryid FROM " PGM_SCHEMA ".pgm_pgss_query c WHERE c.last_seen OPERATOR(pg_catalog.<=)"
+	 " (SELECT coalesce(pg_catalog.min(s.taken_at), 'infinity') FROM " PGM_SCHEMA ".pgm_pgss_snapshot s)"
+	 " EXCEPT SELECT h.queryid FROM " PGM_SCHEMA ".pgm_pgss_history h))"},
 	{"pgm_job_run", "finished", &pgm_job_run_retention_min,
 	 "t.status OPERATOR(pg_catalog.=) ANY ('{queued,running}')",
 	 &pgm_job_run_max_rows, "pgmanage.job_run_max_rows"},

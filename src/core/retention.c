@@ -87,11 +87,12 @@ retention_int8(const char *sql, int64 *value)
 }
 
 /*
- * The row cap of rule r: delete at most RETENTION_BATCH rows beyond it,
- * oldest first.  Returns the number deleted.
+ * The row cap of rule i: delete at most RETENTION_BATCH rows beyond it,
+ * oldest first.  Returns the number deleted; *backlog says whether more
+ * are to delete at the next pass.
  */
 static uint64
-retention_cap(int i, StringInfo sql)
+retention_cap(int i, StringInfo sql, bool *backlog)
 {
 	const PgmRetention *r = &rules[i].rule;
 	int			cap = *r->max_rows;
@@ -106,7 +107,9 @@ retention_cap(int i, StringInfo sql)
 						 "DELETE FROM " PGM_SCHEMA ".%s WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
 						 "SELECT t.ctid FROM " PGM_SCHEMA ".%s t WHERE %s ORDER BY t.%s LIMIT %d))",
 						 r->table, r->table, r->cap_orphan, r->column, RETENTION_BATCH);
-		return retention_delete(sql->data, r->table);
+		deleted = retention_delete(sql->data, r->table);
+		*backlog = deleted == RETENTION_BATCH;
+		return deleted;
 	}
 
 	/* the newest id to delete, if any */
@@ -127,7 +130,31 @@ retention_cap(int i, StringInfo sql)
 		cut = 0;
 
 	deleted = 0;
-	if (cut > 0)
+	if (cut > 0 && r->cap_weight)
+	{
+		/*
+		 * Oldest first, as many rows as stand for at most RETENTION_BATCH
+		 * rows of the dependent table (and at least one): the cascade stays
+		 * a short transaction.  Rows left below the cut: due again at once.
+		 */
+		resetStringInfo(sql);
+		appendStringInfo(sql,
+						 "DELETE FROM " PGM_SCHEMA ".%s WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
+						 "SELECT s.ctid FROM (SELECT t.ctid, %s AS w, pg_catalog.sum(%s) OVER (ORDER BY t.id) AS n"
+						 " FROM " PGM_SCHEMA ".%s t WHERE t.id OPERATOR(pg_catalog.<=) " INT64_FORMAT ") s"
+						 " WHERE s.n OPERATOR(pg_catalog.-) s.w OPERATOR(pg_catalog.<) %d))",
+						 r->table, r->cap_weight, r->cap_weight, r->table, cut, RETENTION_BATCH);
+		deleted = retention_delete(sql->data, r->table);
+		resetStringInfo(sql);
+		appendStringInfo(sql,
+						 "SELECT pg_catalog.count(*) FROM (SELECT 1 FROM " PGM_SCHEMA ".%s t"
+						 " WHERE t.id OPERATOR(pg_catalog.<=) " INT64_FORMAT " LIMIT 1) s",
+						 r->table, cut);
+		if (retention_int8(sql->data, &kept) && kept > 0)
+			*backlog = true;
+		return deleted;
+	}
+	else if (cut > 0)
 	{
 		resetStringInfo(sql);
 		appendStringInfo(sql,
@@ -152,7 +179,10 @@ retention_cap(int i, StringInfo sql)
 		}
 	}
 	if (deleted == RETENTION_BATCH)
+	{
+		*backlog = true;
 		return deleted;			/* counted once the backlog is worked off */
+	}
 
 	if (kept > 0 && rules[i].kept_over == 0)
 	{
@@ -181,6 +211,7 @@ pgm_retention_duty(PgmDutyContext *ctx)
 	StringInfoData sql;
 	int			i;
 	uint64		prev_deleted = 0;	/* by the cap of the rule before */
+	bool		backlog;
 
 	initStringInfo(&sql);
 	for (i = 0; i < nrules; i++)
@@ -220,8 +251,9 @@ pgm_retention_duty(PgmDutyContext *ctx)
 			prev_deleted = 0;
 			continue;
 		}
-		prev_deleted = retention_cap(i, &sql);
-		rules[i].cap_next_due = prev_deleted == RETENTION_BATCH ? 0 :
+		backlog = false;
+		prev_deleted = retention_cap(i, &sql, &backlog);
+		rules[i].cap_next_due = backlog ? 0 :
 			TimestampTzPlusMilliseconds(ctx->now, RETENTION_CAP_INTERVAL_MS);
 	}
 	pfree(sql.data);
