@@ -12,8 +12,9 @@
 #   capped    the default caps: job_run_max_rows = slow_queries_max_rows = 100,000.
 # Each phase starts from empty tables after a CHECKPOINT and measures the
 # WAL of the whole phase (pg_wal_lsn_diff), then the rows and the table +
-# index + TOAST bytes (pg_total_relation_size) of pgm_job_run and
-# pgm_slow_queries, and the most rows pgm_job_run held at any check.
+# index + TOAST bytes (pg_total_relation_size, after a VACUUM) of pgm_job_run
+# and pgm_slow_queries, the most rows pgm_job_run held after any simulated
+# hour and the most rows pgm_slow_queries held at any second of the storm.
 #
 # The workload:
 # - jobs: a job firing every second for DAYS days (DAYS * 86,400 runs), made
@@ -63,15 +64,10 @@ job_hour() {
     local h=$1 hours=$((DAYS * 24)) b
     for b in 0 1 2 3 4 5; do
         q <<SQL >/dev/null
-BEGIN;
-CREATE TEMP TABLE ids ON COMMIT DROP AS
-WITH s AS (SELECT now() - make_interval(hours => $hours - $h) + make_interval(secs => $b * 600 + g) AS at
-           FROM generate_series(0, 599) g)
-SELECT id FROM (
-    INSERT INTO pgm_job_run (job, kind, database_name, trigger, scheduled_for, queued_at, status)
-    SELECT 'every_second', 'vacuum', 'postgres', 'schedule', at, at, 'queued' FROM s
-    RETURNING id) i;
-COMMIT;
+INSERT INTO pgm_job_run (job, kind, database_name, trigger, scheduled_for, queued_at, status)
+SELECT 'every_second', 'vacuum', 'postgres', 'schedule', s.at, s.at, 'queued'
+FROM (SELECT now() - make_interval(hours => $hours - $h) + make_interval(secs => $b * 600 + g) AS at
+      FROM generate_series(0, 599) g) s;
 BEGIN;
 UPDATE pgm_job_run SET status = 'running', started = scheduled_for, pid = 4242
 WHERE job = 'every_second' AND status = 'queued';
@@ -86,7 +82,7 @@ SQL
 phase() {
     local name=$1 cap=$2 l0 l1 h maxrows=0 n t0 t1 storm_rows
     set_caps "$cap"
-    q -c 'TRUNCATE pgm_job_run CASCADE' -c 'TRUNCATE pgm_slow_queries' -c 'CHECKPOINT'
+    q -c 'SET client_min_messages = warning' -c 'TRUNCATE pgm_job_run CASCADE' -c 'TRUNCATE pgm_slow_queries' -c 'CHECKPOINT'
     l0=$(q -c 'SELECT pg_current_wal_lsn()')
     t0=$(date +%s)
     for h in $(seq 0 $((DAYS * 24 - 1))); do
@@ -99,8 +95,15 @@ phase() {
     q -c "ALTER SYSTEM SET pgmanage.log_min_duration = 0" -c 'SELECT pg_reload_conf()' >/dev/null
     bench_wait "SELECT current_setting('pgmanage.log_min_duration') = '0'"
     echo 'SELECT 1;' > "$bench_dir/storm.sql"
-    as_pg pgbench -n -q -c 4 -j 4 -T "$STORM_S" -f "$bench_dir/storm.sql" \
-        -h "$bench_dir" -p "$bench_port" postgres >/dev/null 2>&1
+    as_pg pgbench -n -c 4 -j 4 -T "$STORM_S" -f "$bench_dir/storm.sql" \
+        -h "$bench_dir" -p "$bench_port" postgres >/dev/null 2>&1 &
+    local pgb=$! smax=0
+    while kill -0 "$pgb" 2>/dev/null; do
+        sleep 1
+        n=$(q -c 'SELECT count(*) FROM pgm_slow_queries')
+        [ "$n" -gt "$smax" ] && smax=$n
+    done
+    wait "$pgb"
     q -c "ALTER SYSTEM RESET pgmanage.log_min_duration" -c 'SELECT pg_reload_conf()' >/dev/null
     bench_wait "SELECT current_setting('pgmanage.log_min_duration') = '-1'"
     if [ "$cap" -gt 0 ]; then
@@ -115,28 +118,28 @@ phase() {
     l1=$(q -c 'SELECT pg_current_wal_lsn()')
     q -c 'VACUUM pgm_job_run' -c 'VACUUM pgm_slow_queries'
     storm_rows=$(q -c "SELECT count(*) FROM pgm_slow_queries")
-    printf '%s %s %s %s %s %s %s %s\n' "$name" \
+    printf '%s %s %s %s %s %s %s %s %s\n' "$name" \
         "$(q -c 'SELECT count(*) FROM pgm_job_run')" \
         "$(q -c "SELECT pg_total_relation_size('pgm_job_run')")" \
         "$storm_rows" \
         "$(q -c "SELECT pg_total_relation_size('pgm_slow_queries')")" \
         "$(q -c "SELECT pg_wal_lsn_diff('$l1', '$l0')::bigint")" \
-        "$maxrows" "$((t1 - t0))"
+        "$maxrows" "$((t1 - t0))" "$smax"
 }
 
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 results=()
 for r in $(seq "$RUNS"); do
-    read -r _ br bjs bsr bss bwal bmax bt < <(phase baseline 0)
-    read -r _ cr cjs csr css cwal cmax ct < <(phase capped 100000)
-    printf 'run %d baseline: pgm_job_run %s rows %s MB (most %s), pgm_slow_queries %s rows %s MB, WAL %s MB, %s s\n' \
-        "$r" "$br" "$(mb "$bjs")" "$bmax" "$bsr" "$(mb "$bss")" "$(mb "$bwal")" "$bt"
-    printf 'run %d capped:   pgm_job_run %s rows %s MB (most %s), pgm_slow_queries %s rows %s MB, WAL %s MB, %s s\n' \
-        "$r" "$cr" "$(mb "$cjs")" "$cmax" "$csr" "$(mb "$css")" "$(mb "$cwal")" "$ct"
+    read -r _ br bjs bsr bss bwal bmax bt bsmax < <(phase baseline 0)
+    read -r _ cr cjs csr css cwal cmax ct csmax < <(phase capped 100000)
+    printf 'run %d baseline: pgm_job_run %s rows %s MB (most %s), pgm_slow_queries %s rows %s MB (most during the storm %s), WAL %s MB, %s s\n' \
+        "$r" "$br" "$(mb "$bjs")" "$bmax" "$bsr" "$(mb "$bss")" "$bsmax" "$(mb "$bwal")" "$bt"
+    printf 'run %d capped:   pgm_job_run %s rows %s MB (most %s), pgm_slow_queries %s rows %s MB (most during the storm %s), WAL %s MB, %s s\n' \
+        "$r" "$cr" "$(mb "$cjs")" "$cmax" "$csr" "$(mb "$css")" "$csmax" "$(mb "$cwal")" "$ct"
     printf 'run %d ratios capped/baseline: job_run bytes %s, slow_queries bytes %s, WAL %s\n' \
         "$r" "$(ratio "$cjs" "$bjs")" "$(ratio "$css" "$bss")" "$(ratio "$cwal" "$bwal")"
-    results+=("$(ratio "$cjs" "$bjs") $(ratio "$css" "$bss") $(ratio "$cwal" "$bwal") $cr $cmax $csr $(mb "$cjs") $(mb "$css") $(mb "$bjs") $(mb "$bss") $(mb "$cwal") $(mb "$bwal")")
+    results+=("$(ratio "$cjs" "$bjs") $(ratio "$css" "$bss") $(ratio "$cwal" "$bwal") $cr $cmax $csr $(mb "$cjs") $(mb "$css") $(mb "$bjs") $(mb "$bss") $(mb "$cwal") $(mb "$bwal") $csmax $bsr")
 done
 summary() {
     local col=$1 label=$2
@@ -156,3 +159,5 @@ summary 9 'pgm_job_run MB, baseline'
 summary 10 'pgm_slow_queries MB, baseline'
 summary 11 'WAL MB, capped'
 summary 12 'WAL MB, baseline'
+summary 13 'pgm_slow_queries rows, most seen during the storm, capped'
+summary 14 'pgm_slow_queries rows at the end, baseline'

@@ -161,11 +161,11 @@ $node->poll_query_until('postgres', qq{
 pass('pgm_job_run within its cap once the queued runs ran');
 
 # each condition logged once, and once more when it no longer holds
-is(pgm_log_count($node, qr/pgm_event holds \d+ rows beyond pgmanage\.webhook_max_rows/), 1,
+is(pgm_log_count($node, qr/LOG:  pgmanage: pgmanage\.pgm_event holds \d+ rows beyond pgmanage\.webhook_max_rows/), 1,
 	'pgm_event over its cap: logged once');
-is(pgm_log_count($node, qr/pgm_job_run holds \d+ rows beyond pgmanage\.job_run_max_rows/), 1,
+is(pgm_log_count($node, qr/LOG:  pgmanage: pgmanage\.pgm_job_run holds \d+ rows beyond pgmanage\.job_run_max_rows/), 1,
 	'pgm_job_run over its cap: logged once');
-is(pgm_log_count($node, qr/pgm_job_run is within pgmanage\.job_run_max_rows = 20 again/), 1,
+is(pgm_log_count($node, qr/LOG:  pgmanage: pgmanage\.pgm_job_run is within pgmanage\.job_run_max_rows = 20 again/), 1,
 	'and within it again: logged once');
 
 # 0: no cap
