@@ -2,7 +2,7 @@
 # Benchmark: a day of one-second jobs and a capture storm leave the tables
 # and their WAL within the stated bounds (pgmanage.*_max_rows).
 #
-#   sudo test/bench/history_bounds.sh [DAYS] [RUNS] [STORM_S]   # defaults: 2 days, 3 runs, 60 s
+#   sudo test/bench/history_bounds.sh [DAYS] [RUNS] [STORM_S]   # defaults: 3 days, 3 runs, 120 s
 #
 # One throw-away cluster (bench_lib.sh), pgmanage preloaded from
 # PGM_BINDIR's installation.  Each run does two phases with the same
@@ -21,9 +21,9 @@
 #   faster than real time: each simulated hour, 3,600 runs are written the way
 #   the worker writes them (INSERT queued, UPDATE running, UPDATE succeeded,
 #   one short transaction per step and per 600 runs), timestamps spread over
-#   that hour of the simulated day that ends now; after each simulated hour
-#   the phase waits 1 s of real time (the worker's pass; the cap is checked
-#   every 10 s, so the capped phase deletes in steps, as in production);
+#   that hour of the simulated days that end now, an hour every ~1.5 s of
+#   real time (about 2,400 times real time: the worker's cap check, every
+#   10 s, sees ~24,000 new rows where a real one-second job makes 10);
 # - a capture storm: pgmanage.log_min_duration = 0 for STORM_S seconds while
 #   pgbench (4 clients) runs SELECT 1 as fast as it can: every statement is
 #   captured for real, through the shared-memory ring and the worker's drain
@@ -32,14 +32,15 @@
 # (at most 100,000 rows each, or 120 s).  The last lines give, over the
 # runs, the median and range of the ratios capped/baseline.
 set -euo pipefail
-DAYS=${1:-2}
+DAYS=${1:-3}
 RUNS=${2:-3}
-STORM_S=${3:-60}
+STORM_S=${3:-120}
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench_lib.sh
 . "$here/bench_lib.sh"
 [ -f "$("$PGM_BINDIR/pg_config" --pkglibdir)/pgmanage.so" ] || { echo "pgmanage is not installed in $PGM_BINDIR" >&2; exit 1; }
 
+mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 log() { printf '%s  %s\n' "$(date +%T)" "$*" >&2; }
 q() { bench_psql -v ON_ERROR_STOP=1 "$@"; }
 
@@ -85,11 +86,14 @@ phase() {
     q -c 'SET client_min_messages = warning' -c 'TRUNCATE pgm_job_run CASCADE' -c 'TRUNCATE pgm_slow_queries' -c 'CHECKPOINT'
     l0=$(q -c 'SELECT pg_current_wal_lsn()')
     t0=$(date +%s)
+    local days=""
     for h in $(seq 0 $((DAYS * 24 - 1))); do
         job_hour "$h"
-        sleep 1
         n=$(q -c 'SELECT count(*) FROM pgm_job_run')
         [ "$n" -gt "$maxrows" ] && maxrows=$n
+        if [ $(((h + 1) % 24)) = 0 ]; then
+            days="$days${days:+,}$(mb "$(q -c "SELECT pg_total_relation_size('pgm_job_run')")")"
+        fi
     done
     # the capture storm
     q -c "ALTER SYSTEM SET pgmanage.log_min_duration = 0" -c 'SELECT pg_reload_conf()' >/dev/null
@@ -118,25 +122,25 @@ phase() {
     l1=$(q -c 'SELECT pg_current_wal_lsn()')
     q -c 'VACUUM pgm_job_run' -c 'VACUUM pgm_slow_queries'
     storm_rows=$(q -c "SELECT count(*) FROM pgm_slow_queries")
-    printf '%s %s %s %s %s %s %s %s %s\n' "$name" \
+    printf '%s %s %s %s %s %s %s %s %s %s\n' "$name" \
         "$(q -c 'SELECT count(*) FROM pgm_job_run')" \
         "$(q -c "SELECT pg_total_relation_size('pgm_job_run')")" \
         "$storm_rows" \
         "$(q -c "SELECT pg_total_relation_size('pgm_slow_queries')")" \
         "$(q -c "SELECT pg_wal_lsn_diff('$l1', '$l0')::bigint")" \
-        "$maxrows" "$((t1 - t0))" "$smax"
+        "$maxrows" "$((t1 - t0))" "$smax" "$days"
 }
 
-mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 results=()
 for r in $(seq "$RUNS"); do
-    read -r _ br bjs bsr bss bwal bmax bt bsmax < <(phase baseline 0)
-    read -r _ cr cjs csr css cwal cmax ct csmax < <(phase capped 100000)
+    read -r _ br bjs bsr bss bwal bmax bt bsmax bdays < <(phase baseline 0)
+    read -r _ cr cjs csr css cwal cmax ct csmax cdays < <(phase capped 100000)
     printf 'run %d baseline: pgm_job_run %s rows %s MB (most %s), pgm_slow_queries %s rows %s MB (most during the storm %s), WAL %s MB, %s s\n' \
         "$r" "$br" "$(mb "$bjs")" "$bmax" "$bsr" "$(mb "$bss")" "$bsmax" "$(mb "$bwal")" "$bt"
     printf 'run %d capped:   pgm_job_run %s rows %s MB (most %s), pgm_slow_queries %s rows %s MB (most during the storm %s), WAL %s MB, %s s\n' \
         "$r" "$cr" "$(mb "$cjs")" "$cmax" "$csr" "$(mb "$css")" "$csmax" "$(mb "$cwal")" "$ct"
+    printf 'run %d pgm_job_run MB at the end of each simulated day: baseline %s; capped %s\n' "$r" "$bdays" "$cdays"
     printf 'run %d ratios capped/baseline: job_run bytes %s, slow_queries bytes %s, WAL %s\n' \
         "$r" "$(ratio "$cjs" "$bjs")" "$(ratio "$css" "$bss")" "$(ratio "$cwal" "$bwal")"
     results+=("$(ratio "$cjs" "$bjs") $(ratio "$css" "$bss") $(ratio "$cwal" "$bwal") $cr $cmax $csr $(mb "$cjs") $(mb "$css") $(mb "$bjs") $(mb "$bss") $(mb "$cwal") $(mb "$bwal") $csmax $bsr")
