@@ -214,10 +214,11 @@ for t in "$work"/src/test/unit/run.sh; do
     [ "$failed" -gt 0 ] && tail -20 "$work/unit.log"
 done
 if [ -x "$work/src/test/fuzz/run.sh" ]; then
-    # cron parser, endpoint URLs and addresses, endpoint headers: 20 s each
+    # cron parser, endpoint URLs and addresses, endpoint headers, the
+    # settings' address lists: 20 s each
     as_pg env PG_CONFIG="$PGM_BINDIR/pg_config" "$work/src/test/fuzz/run.sh" 20 > "$work/fuzz.log" 2>&1; rc=$?
     if [ $rc = 77 ]; then pgm_log "fuzz: skipped ($(tail -1 "$work/fuzz.log"))"
-    else record "fuzz: cron, wh_url, wh_header (20 s each)" $rc; grep '^fuzz ' "$work/fuzz.log"
+    else record "fuzz: cron, wh_url, wh_header, addrlist (20 s each)" $rc; grep '^fuzz ' "$work/fuzz.log"
          [ $rc = 0 ] || tail -40 "$work/fuzz.log"; fi
 fi
 
