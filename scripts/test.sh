@@ -129,7 +129,10 @@ san_wrap() {  # san_wrap BINDIR: its postgres and pg_ctl become wrappers
     done
 }
 if [ -n "${PGM_SANITIZE:-}" ]; then
-    san_flags="-fsanitize=$PGM_SANITIZE -fno-omit-frame-pointer"
+    # -fno-wrapv after PGXS's -fwrapv: with -fwrapv, signed overflow is
+    # defined and UBSan does not look for it; pgmanage's own code must not
+    # rely on wrapping (it uses common/int.h's overflow checks)
+    san_flags="-fsanitize=$PGM_SANITIZE -fno-omit-frame-pointer -fno-wrapv"
     pgm_log "building with -Werror $PGM_WARNFLAGS $san_flags"
     make -C "$work/src" -s clean >/dev/null 2>&1
     make -C "$work/src" -s COPT="-Werror $PGM_WARNFLAGS $san_flags" 9>&- || pgm_die "sanitizer build failed"
@@ -214,10 +217,11 @@ for t in "$work"/src/test/unit/run.sh; do
     [ "$failed" -gt 0 ] && tail -20 "$work/unit.log"
 done
 if [ -x "$work/src/test/fuzz/run.sh" ]; then
-    # cron parser, endpoint URLs and addresses, endpoint headers: 20 s each
+    # cron parser, endpoint URLs and addresses, endpoint headers, the
+    # settings' address lists: 20 s each
     as_pg env PG_CONFIG="$PGM_BINDIR/pg_config" "$work/src/test/fuzz/run.sh" 20 > "$work/fuzz.log" 2>&1; rc=$?
     if [ $rc = 77 ]; then pgm_log "fuzz: skipped ($(tail -1 "$work/fuzz.log"))"
-    else record "fuzz: cron, wh_url, wh_header (20 s each)" $rc; grep '^fuzz ' "$work/fuzz.log"
+    else record "fuzz: cron, wh_url, wh_header, addrlist (20 s each)" $rc; grep '^fuzz ' "$work/fuzz.log"
          [ $rc = 0 ] || tail -40 "$work/fuzz.log"; fi
 fi
 
@@ -341,13 +345,31 @@ if [ "${PGM_CLIENTS:-}" = 1 ]; then
     fi
 fi
 
-# the sanitizers' reports (one file per process that had one)
+# the sanitizers' reports: in the files of log_path (one per process that
+# had one) with one sanitizer; with address,undefined (gcc 12's runtime)
+# log_path is not honoured (UBSan's flags, parsed after ASan's, reset it)
+# and the reports go to the server's stderr, i.e. the server logs of
+# pg_regress and of every TAP test: both are counted (a report is in one
+# place only)
 if [ -n "${PGM_SANITIZE:-}" ]; then
-    nasan=$(cat "$work"/sanitizer/asan.* 2>/dev/null | grep -c '^==[0-9]*==ERROR: AddressSanitizer')
-    nubsan=$(cat "$work"/sanitizer/ubsan.* 2>/dev/null | grep -c 'runtime error:')
-    record "sanitizers: $nasan AddressSanitizer, $nubsan UBSan reports" $((nasan + nubsan > 0))
-    for f in "$work"/sanitizer/*; do [ -f "$f" ] && { echo "--- $f"; head -40 "$f"; }; done
-    cp -r "$work/sanitizer" "/tmp/pgmanage-sanitizer.$(date +%Y%m%d%H%M%S)" 2>/dev/null
+    san_logs=()
+    for f in "$work"/sanitizer/* "$work"/regress/log/*.log "$work"/tap/*/tmp_check/log/*.log; do
+        [ -f "$f" ] && san_logs+=("$f")
+    done
+    nasan=0 nubsan=0 san_files=()
+    for f in "${san_logs[@]}"; do
+        a=$(grep -c -E '^==[0-9]+==ERROR: AddressSanitizer' "$f") u=$(grep -c -E ': runtime error: ' "$f")
+        nasan=$((nasan + a)) nubsan=$((nubsan + u))
+        [ $((a + u)) -gt 0 ] && san_files+=("$f")
+    done
+    record "sanitizers: $nasan AddressSanitizer, $nubsan UBSan reports (${#san_logs[@]} logs read)" $((nasan + nubsan > 0))
+    for f in "${san_files[@]}"; do
+        echo "--- $f"; grep -m 5 -A 12 -E '^==[0-9]+==ERROR: AddressSanitizer|: runtime error: ' "$f" | head -60
+    done
+    if [ ${#san_files[@]} -gt 0 ]; then
+        san_keep=/tmp/pgmanage-sanitizer.$(date +%Y%m%d%H%M%S)
+        mkdir -p "$san_keep" && cp "${san_files[@]}" "$san_keep/" 2>/dev/null && pgm_log "logs with reports copied to $san_keep"
+    fi
 fi
 
 echo

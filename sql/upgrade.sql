@@ -129,8 +129,11 @@ ALTER EXTENSION pgmanage UPDATE TO '1.4';
 SELECT extversion FROM pg_extension WHERE extname = 'pgmanage';
 ALTER EXTENSION pgmanage UPDATE TO '1.5';
 SELECT extversion FROM pg_extension WHERE extname = 'pgmanage';
--- some rows, kept by the update
-INSERT INTO pgmanage.pgm_timeout_policy (role_name, statement_timeout) VALUES ('app', '30 s');
+-- some rows, kept by the update (COPY, as a restore would: an INSERT into
+-- pgm_timeout_policy outside pgmanage.database is refused)
+COPY pgmanage.pgm_timeout_policy (role_name, statement_timeout) FROM stdin;
+app	30 s
+\.
 ALTER EXTENSION pgmanage UPDATE TO '2.0';
 SELECT extversion, extnamespace::regnamespace AS schema FROM pg_extension WHERE extname = 'pgmanage';
 ALTER EXTENSION pgmanage UPDATE TO '2.1';
@@ -148,8 +151,12 @@ SELECT string_agg(line, E'\n' ORDER BY line) AS chain_description FROM pgm_test.
 \c pgm_upgrade_public
 SET client_min_messages = warning;
 CREATE EXTENSION pgmanage VERSION '1.5';
-INSERT INTO pgmanage.pgm_timeout_policy (role_name, statement_timeout) VALUES ('app', '30 s'), ('batch', '1 h');
--- (COPY, as a restore would: an INSERT into pgm_endpoint outside pgmanage.database is refused)
+-- (COPY, as a restore would: an INSERT into pgm_timeout_policy or
+-- pgm_endpoint outside pgmanage.database is refused)
+COPY pgmanage.pgm_timeout_policy (role_name, statement_timeout) FROM stdin;
+app	30 s
+batch	1 h
+\.
 COPY pgmanage.pgm_endpoint (name, url) FROM stdin;
 ops	https://ops.example.com/hook
 \.

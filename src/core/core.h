@@ -113,6 +113,15 @@ typedef struct PgmDiskSpace
 extern bool pgm_disk_space(const char *path, PgmDiskSpace *out);
 extern Datum pgm_client_addr_datum(const SockAddr *addr, bool *isnull);
 
+/* is a row being stored in pgmanage.database? (pgm_endpoint, pgm_timeout_policy) */
+typedef enum PgmDbWhere
+{
+	PGM_DB_HERE,				/* yes (or an extension script, or no database) */
+	PGM_DB_RESTORE,				/* elsewhere, by COPY (a dump restored): warn */
+	PGM_DB_ELSEWHERE			/* elsewhere: refuse (55000) */
+} PgmDbWhere;
+extern PgmDbWhere pgm_store_database(char **db);
+
 /*
  * A role or database name (anyone with CREATEROLE or CREATEDB chooses one)
  * for a line of the server log: control characters written as \n, \t,

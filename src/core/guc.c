@@ -10,7 +10,6 @@
 #include "postgres.h"
 
 #include <limits.h>
-#include <arpa/inet.h>
 
 #include "pgtime.h"
 #include "utils/guc.h"
@@ -213,66 +212,33 @@ guc_check_database(char **newval, void **extra, GucSource source)
 }
 
 /*
- * A list of address ranges, "a.b.c.d[/n]" or "x:y::z[/n]", separated by
- * commas or spaces, parsed into *extra (a PgmAddrList, allocated as the GUC
- * machinery requires).
+ * A list of address ranges (core/addrlist.c), parsed into *extra: a
+ * PgmAddrList allocated as the GUC machinery requires, for exactly the
+ * ranges counted by a first pass.
  */
 static bool
 guc_check_addresses(char **newval, void **extra, GucSource source)
 {
 	const char *s = *newval ? *newval : "";
-	PgmAddrList *list = pgm_guc_malloc(offsetof(PgmAddrList, r) + sizeof(PgmAddrRange) * (strlen(s) / 2 + 1));
+	int			n = pgm_addrlist_parse(s, NULL, 0);
+	PgmAddrList *list;
 
+	if (n < 0)
+	{
+		GUC_check_errdetail("Expected a list of IP addresses or ranges (a.b.c.d/n, x:y::z/n) separated by commas.");
+		return false;
+	}
+	list = pgm_guc_malloc(PGM_ADDRLIST_SIZE(n));
 	if (list == NULL)
 		return false;
-	list->n = 0;
-	while (*s)
+	if (pgm_addrlist_parse(s, list, n) != n)
 	{
-		char		item[INET6_ADDRSTRLEN + 8];
-		int			len = strcspn(s, ", \t");
-		char	   *slash;
-		PgmAddrRange *r = &list->r[list->n];
-		int			max;
-
-		if (len == 0)
-		{
-			s++;
-			continue;
-		}
-		if (len >= (int) sizeof(item))
-			goto bad;
-		memcpy(item, s, len);
-		item[len] = '\0';
-		s += len;
-		slash = strchr(item, '/');
-		if (slash)
-			*slash = '\0';
-		memset(r, 0, sizeof(*r));
-		if (inet_pton(AF_INET, item, r->addr) == 1)
-			r->family = 4, max = 32;
-		else if (inet_pton(AF_INET6, item, r->addr) == 1)
-			r->family = 6, max = 128;
-		else
-			goto bad;
-		r->bits = max;
-		if (slash)
-		{
-			char	   *end;
-			long		bits = strtol(slash + 1, &end, 10);
-
-			if (slash[1] == '\0' || *end != '\0' || bits < 0 || bits > max)
-				goto bad;
-			r->bits = (int) bits;
-		}
-		list->n++;
+		pgm_guc_free(list);
+		GUC_check_errdetail("Expected a list of IP addresses or ranges (a.b.c.d/n, x:y::z/n) separated by commas.");
+		return false;
 	}
 	*extra = list;
 	return true;
-
-bad:
-	pgm_guc_free(list);
-	GUC_check_errdetail("Expected a list of IP addresses or ranges (a.b.c.d/n, x:y::z/n) separated by commas.");
-	return false;
 }
 
 static void

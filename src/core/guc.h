@@ -9,6 +9,8 @@
 #ifndef PGM_CORE_GUC_H
 #define PGM_CORE_GUC_H
 
+#include "core/addrlist.h"
+
 /* pgmanage.log_plan */
 typedef enum PgmLogPlan
 {
@@ -45,20 +47,8 @@ extern int	pgm_webhook_circuit_failures;
 extern int	pgm_webhook_circuit_probe_interval_ms;
 /*
  * pgmanage.webhook_allow_addresses / webhook_deny_addresses, parsed by the
- * check hook: address ranges (IPv4 in family 4, IPv6 in family 6, addr in
- * network order, bits the prefix length); the lists are never NULL.
+ * check hook into address ranges (core/addrlist.h); the lists are never NULL.
  */
-typedef struct PgmAddrRange
-{
-	int			family;			/* 4 or 6 */
-	uint8		addr[16];
-	int			bits;
-} PgmAddrRange;
-typedef struct PgmAddrList
-{
-	int			n;
-	PgmAddrRange r[FLEXIBLE_ARRAY_MEMBER];
-} PgmAddrList;
 extern char *pgm_webhook_allow_addresses;
 extern char *pgm_webhook_deny_addresses;
 extern const PgmAddrList *pgm_webhook_allow_list;

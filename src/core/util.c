@@ -3,14 +3,19 @@
  *		Small helpers that several capabilities share: the free space of
  *		a filesystem (reports' pgm_disk_usage, webhooks' disk alerts) and a
  *		client address as an inet Datum (kill log, slow queries, reports);
- *		a name made safe for a line of the server log.
+ *		a name made safe for a line of the server log; whether a row is
+ *		being stored in pgmanage.database (pgm_store_database).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <sys/statvfs.h>
 
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
 #include "common/ip.h"
+#include "miscadmin.h"
+#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/inet.h"
 
@@ -86,4 +91,34 @@ pgm_log_name(const char *name, char *buf)
 	}
 	buf[n] = '\0';
 	return buf;
+}
+
+/*
+ * Where a row of a table that pgmanage's processes read in pgmanage.database
+ * only (pgm_endpoint, pgm_timeout_policy) is being stored.  PGM_DB_HERE: in
+ * pgmanage.database, or in an extension script (CREATE/ALTER EXTENSION runs
+ * in every database that has the extension), or with no database or no
+ * pgmanage.database to compare.  PGM_DB_RESTORE: in another database, by
+ * COPY (how pg_dump's data is restored: a dump of pgmanage.database
+ * restored under another name; pg_upgrade copies data files and fires no
+ * trigger): the caller warns.  PGM_DB_ELSEWHERE: in another database
+ * otherwise: the caller refuses (55000, with a hint naming
+ * pgmanage.database).  For those two, *db is the current database's name.
+ */
+PgmDbWhere
+pgm_store_database(char **db)
+{
+	const char *q = debug_query_string;
+
+	*db = NULL;
+	if (pgm_database == NULL || !OidIsValid(MyDatabaseId) || creating_extension)
+		return PGM_DB_HERE;
+	*db = get_database_name(MyDatabaseId);
+	if (*db == NULL || strcmp(*db, pgm_database) == 0)
+		return PGM_DB_HERE;
+	while (q && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+		q++;
+	if (q && pg_strncasecmp(q, "copy", 4) == 0 && (q[4] == ' ' || q[4] == '\t' || q[4] == '\n'))
+		return PGM_DB_RESTORE;
+	return PGM_DB_ELSEWHERE;
 }

@@ -38,7 +38,44 @@
 PG_FUNCTION_INFO_V1(pgm_policy_changed);
 
 /*
- * Statement trigger on pgm_timeout_policy: ask the worker to reload the
+ * The launcher enforces the policies of pgmanage.database only: an INSERT
+ * anywhere else would never be enforced, so it is refused (55000, as
+ * pgm_endpoint refuses an endpoint there), except in an extension script
+ * and by COPY (a dump restored under another name: a WARNING that they are
+ * not enforced); see pgm_store_database.  UPDATE and DELETE stay allowed,
+ * so that such rows can be fixed or removed.
+ */
+static void
+policy_check_database(void)
+{
+	char	   *db;
+
+	switch (pgm_store_database(&db))
+	{
+		case PGM_DB_HERE:
+			return;
+		case PGM_DB_RESTORE:
+			ereport(WARNING,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errhidestmt(true),
+					 errmsg("timeout policies are stored in database \"%s\", where the launcher does not read them", db),
+					 errdetail("The launcher enforces only the policies of database \"%s\" (pgmanage.database).",
+							   pgm_database),
+					 errhint("Restore the policies into that database, or set pgmanage.database to \"%s\".", db)));
+			return;
+		case PGM_DB_ELSEWHERE:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errhidestmt(true),
+					 errmsg("timeout policies are read from database \"%s\", not \"%s\"", pgm_database, db),
+					 errdetail("The launcher enforces only the policies of the database named by pgmanage.database; a policy stored here would never be enforced."),
+					 errhint("Connect to database \"%s\" and insert the policy there.", pgm_database)));
+	}
+}
+
+/*
+ * Statement trigger on pgm_timeout_policy: refuse an INSERT outside
+ * pgmanage.database (policy_check_database); ask the worker to reload the
  * policies when (and only if) this transaction commits.
  */
 Datum
@@ -48,6 +85,8 @@ pgm_policy_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("pgm_policy_changed() must be called as a trigger")));
+	if (TRIGGER_FIRED_BY_INSERT(((TriggerData *) fcinfo->context)->tg_event))
+		policy_check_database();
 	if (pgm_timeouts != NULL)
 		pgm_wake_at_commit(PGM_CHILD_WORKER, &pgm_timeouts->policy_reload_requested);
 	else

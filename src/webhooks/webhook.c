@@ -495,47 +495,39 @@ endpoint_check_headers(const char *name, Jsonb *jb)
 /*
  * The sender reads endpoints in pgmanage.database only: a row inserted
  * anywhere else would never receive anything, so the INSERT is refused
- * (55000, as pgm_emit_event and pgm_schedule_backup refuse there), with
- * two exceptions.  An extension script (CREATE/ALTER EXTENSION) runs in
- * every database that has the extension.  COPY is how pg_dump's data is
- * restored: restoring a dump of pgmanage.database into a database of
- * another name (a copy to inspect, a rename) keeps its endpoints, with a
- * WARNING that they are not used there.  (pg_upgrade copies data files and
- * fires no trigger.)  UPDATE and DELETE stay allowed, so that such rows
- * can be fixed or removed.
+ * (55000, as pgm_emit_event and pgm_schedule_backup refuse there), except
+ * in an extension script and by COPY (a dump restored under another name:
+ * a WARNING that they are not used there); see pgm_store_database.  UPDATE
+ * and DELETE stay allowed, so that such rows can be fixed or removed.
  */
 static void
 endpoint_check_database(const char *name)
 {
 	char	   *db;
-	const char *q = debug_query_string;
 
-	if (pgm_database == NULL || !OidIsValid(MyDatabaseId) || creating_extension)
-		return;
-	db = get_database_name(MyDatabaseId);
-	if (db == NULL || strcmp(db, pgm_database) == 0)
-		return;
-	while (q && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
-		q++;
-	if (q && pg_strncasecmp(q, "copy", 4) == 0 && (q[4] == ' ' || q[4] == '\t' || q[4] == '\n'))
+	switch (pgm_store_database(&db))
 	{
-		ereport(WARNING,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errhidestmt(true),
-				 errmsg("webhook endpoint \"%s\" is stored in database \"%s\", where the sender does not read it",
-						name, db),
-				 errdetail("The sender reads only the endpoints of database \"%s\" (pgmanage.database).",
-						   pgm_database),
-				 errhint("Restore the endpoints into that database, or set pgmanage.database to \"%s\".", db)));
-		return;
+		case PGM_DB_HERE:
+			return;
+		case PGM_DB_RESTORE:
+			ereport(WARNING,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errhidestmt(true),
+					 errmsg("webhook endpoint \"%s\" is stored in database \"%s\", where the sender does not read it",
+							name, db),
+					 errdetail("The sender reads only the endpoints of database \"%s\" (pgmanage.database).",
+							   pgm_database),
+					 errhint("Restore the endpoints into that database, or set pgmanage.database to \"%s\".", db)));
+			return;
+		case PGM_DB_ELSEWHERE:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errhidestmt(true),
+					 errmsg("webhook endpoints are read from database \"%s\", not \"%s\"", pgm_database, db),
+					 errdetail("The sender reads only the endpoints of the database named by pgmanage.database; endpoint \"%s\" would never receive an event here.",
+							   name),
+					 errhint("Connect to database \"%s\" and insert the endpoint there.", pgm_database)));
 	}
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errhidestmt(true),
-			 errmsg("webhook endpoints are read from database \"%s\", not \"%s\"", pgm_database, db),
-			 errdetail("The sender reads only the endpoints of the database named by pgmanage.database; endpoint \"%s\" would never receive an event here.",
-					   name),
-			 errhint("Connect to database \"%s\" and insert the endpoint there.", pgm_database)));
 }
 
 static int64

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build the libFuzzer targets and run each for N seconds (default 5).
-#   test/fuzz/run.sh [seconds] [target...]       targets: cron wh_url wh_header
+#   test/fuzz/run.sh [seconds] [target...]
+#                            targets: cron wh_url wh_header addrlist
 #   FUZZ_OPTS='-jobs=2 -workers=2' test/fuzz/run.sh 600 wh_url
 #
 #   cron       src/jobs/cron.c: the cron parser and calculators (cron_fuzz.c)
@@ -8,6 +9,9 @@
 #              URL parsers accept, socket addresses (wh_url_fuzz.c)
 #   wh_header  src/webhooks/addr.c: endpoint header names and values
 #              (wh_header_fuzz.c)
+#   addrlist   src/core/addrlist.c: the address lists of the settings
+#              pgmanage.webhook_allow_addresses / _deny_addresses
+#              (addrlist_fuzz.c)
 #
 # Works from any directory.  Each target is built with
 # -fsanitize=fuzzer,address,undefined into a temporary directory and starts
@@ -20,7 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src="$here/../../src"
 secs=${1:-5}
 [ $# -gt 0 ] && shift
-targets=${*:-cron wh_url wh_header}
+targets=${*:-cron wh_url wh_header addrlist}
 cc=${CLANG:-clang}
 pg_config=${PG_CONFIG:-pg_config}
 
@@ -48,6 +52,9 @@ build() {	# build TARGET: $work/TARGET
 	cron)
 		# shellcheck disable=SC2086
 		"$cc" $cflags -I"$src" -o "$work/cron" "$here/cron_fuzz.c" "$src/jobs/cron.c" ;;
+	addrlist)
+		# shellcheck disable=SC2086
+		"$cc" $cflags -I"$src" -o "$work/addrlist" "$here/addrlist_fuzz.c" "$src/core/addrlist.c" ;;
 	wh_url|wh_header)
 		# the server's headers, not the server: addr.c calls no server function
 		# (-Wno-ignored-attributes: clang and gnu_printf, as PGXS does for clang)
@@ -71,6 +78,7 @@ for t in $targets; do
 	cp "$here/corpus/$t/"* "$work/corpus-$t/"
 	case "$t" in
 	cron) opts="-max_len=128 -dict=$here/cron.dict" ;;
+	addrlist) opts="-max_len=512 -dict=$here/addrlist.dict" ;;
 	wh_url) opts="-max_len=2100" ;;		# over the 2048-byte limit of a URL
 	wh_header) opts="-max_len=4200" ;;	# over the 4096-byte limit of a value
 	esac
