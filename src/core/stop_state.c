@@ -10,8 +10,8 @@
  *	  shared memory for pgm_status(), logs one line if the previous stop
  *	  lost anything, and writes the file back marked "running";
  *	- in an on_shmem_exit callback (server exit, and the reinitialization
- *	  of a crash restart, both with the old shared memory still attached)
- *	  it asks each registered counter how much its memory still holds
+ *	  of a crash restart, both with the old shared memory still attached;
+ *	  an exit is clean when the control file says shut down) it asks each registered counter how much its memory still holds
  *	  (the slow-query ring's entries not yet stored, the kill records not
  *	  yet written: exact, every process is gone by then) and writes that,
  *	  with the kind of stop, to the file.
@@ -27,9 +27,11 @@
  */
 #include "postgres.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog/pg_control.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/fd.h"
@@ -91,14 +93,15 @@ stop_state_read(PgmStopState *st)
 		char		word[32];
 		int			i;
 
+		/* (a literal's trailing space matches none: "last_stop_at" first) */
 		if (sscanf(line, "state %15s", running) == 1)
 			continue;
 		if (sscanf(line, "unclean_stops %lld", &v) == 1)
 			st->unclean_stops = v;
-		else if (sscanf(line, "last_stop %15s", word) == 1)
-			strlcpy(st->last_stop, word, sizeof(st->last_stop));
 		else if (sscanf(line, "last_stop_at %lld", &v) == 1)
 			st->last_stop_at = (TimestampTz) v;
+		else if (sscanf(line, "last_stop %15s", word) == 1)
+			strlcpy(st->last_stop, word, sizeof(st->last_stop));
 		else if (sscanf(line, "lost %d %lld", &i, &v) == 2 && i >= 0 && i < PGM_STOP_MAX_COUNTERS)
 		{
 			st->lost[i] = v;
@@ -166,8 +169,27 @@ stop_state_describe(const PgmStopState *st, char *buf, size_t len)
 }
 
 /*
- * on_shmem_exit in the postmaster: proc_exit (code 0: a clean shutdown,
- * after the shutdown checkpoint; otherwise immediate or abnormal), or the
+ * Whether the control file says the server was shut down (the shutdown
+ * checkpoint written).  The exit code cannot tell: an immediate shutdown
+ * also exits with 0 on 15.  Read directly, no ereport (we are exiting).
+ */
+static bool
+stop_state_shut_down(void)
+{
+	ControlFileData cf;
+	int			fd = open("global/pg_control", O_RDONLY | PG_BINARY, 0);
+	bool		ok;
+
+	if (fd < 0)
+		return false;
+	ok = (read(fd, &cf, sizeof(cf)) == sizeof(cf));
+	close(fd);
+	return ok && (cf.state == DB_SHUTDOWNED || cf.state == DB_SHUTDOWNED_IN_RECOVERY);
+}
+
+/*
+ * on_shmem_exit in the postmaster: proc_exit (clean when the control file
+ * says shut down; otherwise immediate or abnormal), or the
  * reinitialization after a crash (not inside proc_exit).  Every other
  * process is gone: what the counters say is what was never written.
  */
@@ -179,7 +201,7 @@ stop_state_at_exit(int code, Datum arg)
 
 	if (!proc_exit_inprogress)
 		strlcpy(st.last_stop, "crash", sizeof(st.last_stop));
-	else if (code == 0)
+	else if (stop_state_shut_down())
 		strlcpy(st.last_stop, "clean", sizeof(st.last_stop));
 	else
 		strlcpy(st.last_stop, "immediate", sizeof(st.last_stop));

@@ -18,6 +18,7 @@ use PgmWebhook;
 my $secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 my $conf = $webhook_conf . q{
 wal_log_hints = on
+wal_keep_size = '320MB'
 autovacuum = off
 pgmanage.webhook_circuit_failures = 3
 pgmanage.webhook_circuit_probe_interval = '300ms'
@@ -40,6 +41,8 @@ $old->wait_for_catchup($new);
 # ---- promotion; the old primary goes on writing for a moment (it diverges)
 $new->promote;
 $new->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()') or die 'not promoted';
+# (its control file names the new timeline: pg_rewind reads it there)
+$new->safe_psql('postgres', 'CHECKPOINT');
 $old->safe_psql('postgres', 'CREATE TABLE diverged AS SELECT g FROM generate_series(1, 1000) g');
 $old->stop;
 
