@@ -49,11 +49,12 @@ $old->stop;
 # ---- pg_rewind the old primary from the new one (its postgresql.conf kept:
 # pg_rewind copies the source's, with the source's port)
 my $conf_file = $old->data_dir . '/postgresql.conf';
-copy($conf_file, "$conf_file.keep") or die $!;
+my $keep = PostgreSQL::Test::Utils::tempdir() . '/postgresql.conf';    # (outside: pg_rewind removes what the source lacks)
+copy($conf_file, $keep) or die $!;
 command_ok([ $old->installed_command('pg_rewind'), '--target-pgdata', $old->data_dir,
 		'--source-server', $new->connstr('postgres') ],
 	'pg_rewind the old primary');
-move("$conf_file.keep", $conf_file) or die $!;
+move($keep, $conf_file) or die $!;
 $old->enable_streaming($new);
 $old->start;
 $new->wait_for_catchup($old);
