@@ -56,19 +56,35 @@ static const PgmDuty duties[] = {
 	{.name = "retention", .primary_only = true, .run = pgm_retention_duty},
 };
 
-/* the tables the worker keeps, and how long (core/retention.c) */
+/* the tables the worker keeps, how long, and how many rows (core/retention.c) */
 static const PgmRetention retention[] = {
-	{"pgm_kill_log", "logged_at", &pgm_kill_log_retention_min, NULL},
-	{"pgm_slow_queries", "captured_at", &pgm_slow_queries_retention_min, NULL},
-	/* a snapshot's rows go with it (ON DELETE CASCADE) */
-	{"pgm_pgss_snapshot", "taken_at", &pgm_pgss_history_retention_min, NULL},
-	{"pgm_pgss_query", "last_seen", &pgm_pgss_history_retention_min, NULL},
+	{"pgm_kill_log", "logged_at", &pgm_kill_log_retention_min, NULL,
+	 &pgm_kill_log_max_rows, "pgmanage.kill_log_max_rows"},
+	{"pgm_slow_queries", "captured_at", &pgm_slow_queries_retention_min, NULL,
+	 &pgm_slow_queries_max_rows, "pgmanage.slow_queries_max_rows"},
+	/* a snapshot's rows go with it (ON DELETE CASCADE): the cap counts those */
+	{"pgm_pgss_snapshot", "taken_at", &pgm_pgss_history_retention_min, NULL,
+	 &pgm_pgss_history_max_rows, "pgmanage.pgss_history_max_rows",
+	 .cap_weight = "coalesce(t.delta_rows, 0)"},
+	/*
+	 * texts no history row needs any more: among those last seen by the
+	 * oldest snapshot left or before, the ones no row of pgm_pgss_history
+	 * names (one hashed pass over it, after the cap deleted snapshots)
+	 */
+	{"pgm_pgss_query", "last_seen", &pgm_pgss_history_retention_min, NULL,
+	 &pgm_pgss_history_max_rows, "pgmanage.pgss_history_max_rows",
+	 .cap_orphan = "t.queryid OPERATOR(pg_catalog.=) ANY (ARRAY("
+	 "SELECT c.queryid FROM " PGM_SCHEMA ".pgm_pgss_query c WHERE c.last_seen OPERATOR(pg_catalog.<=)"
+	 " (SELECT coalesce(pg_catalog.min(s.taken_at), 'infinity') FROM " PGM_SCHEMA ".pgm_pgss_snapshot s)"
+	 " EXCEPT SELECT h.queryid FROM " PGM_SCHEMA ".pgm_pgss_history h))"},
 	{"pgm_job_run", "finished", &pgm_job_run_retention_min,
-	 "t.status OPERATOR(pg_catalog.=) ANY ('{queued,running}')"},
+	 "t.status OPERATOR(pg_catalog.=) ANY ('{queued,running}')",
+	 &pgm_job_run_max_rows, "pgmanage.job_run_max_rows"},
 	/* an event with a pending delivery is never pruned; its deliveries go with it */
 	{"pgm_event", "created_at", &pgm_webhook_retention_min,
 	 "EXISTS (SELECT 1 FROM " PGM_SCHEMA ".pgm_delivery d"
-	 " WHERE d.event_id OPERATOR(pg_catalog.=) t.id AND d.status OPERATOR(pg_catalog.=) 'pending')"},
+	 " WHERE d.event_id OPERATOR(pg_catalog.=) t.id AND d.status OPERATOR(pg_catalog.=) 'pending')",
+	 &pgm_webhook_max_rows, "pgmanage.webhook_max_rows"},
 };
 
 /* what a stop loses: the ring's entries not yet stored, the kill records not yet written */

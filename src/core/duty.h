@@ -50,6 +50,16 @@ extern void pgm_worker_add_duty(const PgmDuty *duty);
  * A table the worker prunes: rows whose "column" (a timestamptz) is older
  * than *retention_min minutes, and for which "keep" (an SQL condition on
  * alias t, or NULL) is false, are deleted in batches.
+ *
+ * And its row cap (max_rows NULL, or *max_rows = 0: none), one of:
+ * - cap_weight and cap_orphan NULL: the table's newest *max_rows rows by
+ *   "id" (a bigserial primary key) are kept, older ones deleted unless
+ *   "keep" holds for them (those are counted and reported instead);
+ * - cap_weight, an SQL expression on t: how many rows of a table deleted
+ *   with the row (ON DELETE CASCADE) it stands for; the newest rows by id
+ *   whose weights sum to at most *max_rows are kept;
+ * - cap_orphan, an SQL condition on t: the rows no capped row needs any
+ *   more (run after the rules before it in the table), deleted.
  */
 typedef struct PgmRetention
 {
@@ -57,6 +67,10 @@ typedef struct PgmRetention
 	const char *column;
 	const int  *retention_min;
 	const char *keep;
+	const int  *max_rows;
+	const char *max_rows_setting;	/* its name, for the log */
+	const char *cap_weight;
+	const char *cap_orphan;
 } PgmRetention;
 
 /* core/retention.c */

@@ -115,6 +115,17 @@ bool		pgm_enable_jobs = true;
 /* finished pgm_job_run rows older than this are pruned by the worker */
 int			pgm_job_run_retention_min = 30 * 24 * 60;
 
+/*
+ * Row caps of the tables the worker keeps (core/retention.c): beyond this
+ * many rows the oldest are deleted, whatever their age; 0: no cap.  Work
+ * not yet done (a pending event, a queued or running run) is never deleted.
+ */
+int			pgm_kill_log_max_rows = 100000;
+int			pgm_slow_queries_max_rows = 100000;
+int			pgm_pgss_history_max_rows = 1000000;	/* rows of pgm_pgss_history */
+int			pgm_webhook_max_rows = 100000;	/* events (their deliveries go with them) */
+int			pgm_job_run_max_rows = 100000;
+
 /* VACUUM runs at once, across the cluster (vacuum_run.c) */
 int			pgm_max_vacuum_workers = 2;
 
@@ -664,6 +675,52 @@ pgm_define_gucs(bool preloading)
 									guc_check_health_threshold, NULL, NULL);
 		}
 	}
+
+	/* row caps of the history tables (core/retention.c) */
+	DefineCustomIntVariable("pgmanage.kill_log_max_rows",
+							"Most rows kept in pgm_kill_log; the oldest beyond it are deleted.",
+							"0 turns the cap off (pgmanage.kill_log_retention alone applies).",
+							&pgm_kill_log_max_rows,
+							100000, 0, INT_MAX,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.slow_queries_max_rows",
+							"Most rows kept in pgm_slow_queries; the oldest beyond it are deleted.",
+							"0 turns the cap off (pgmanage.slow_queries_retention alone applies).",
+							&pgm_slow_queries_max_rows,
+							100000, 0, INT_MAX,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.pgss_history_max_rows",
+							"Most rows kept in pgm_pgss_history; the oldest snapshots beyond it are deleted.",
+							"0 turns the cap off (pgmanage.pgss_history_retention alone applies).",
+							&pgm_pgss_history_max_rows,
+							1000000, 0, INT_MAX,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.webhook_max_rows",
+							"Most events kept in pgm_event; the oldest delivered and dead ones beyond it are deleted.",
+							"0 turns the cap off (pgmanage.webhook_retention alone applies). Events with a pending delivery are never deleted.",
+							&pgm_webhook_max_rows,
+							100000, 0, INT_MAX,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pgmanage.job_run_max_rows",
+							"Most rows kept in pgm_job_run; the oldest finished runs beyond it are deleted.",
+							"0 turns the cap off (pgmanage.job_run_retention alone applies). Queued and running runs are never deleted.",
+							&pgm_job_run_max_rows,
+							100000, 0, INT_MAX,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pgmanage");
 }

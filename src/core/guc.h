@@ -100,6 +100,13 @@ extern int	pgm_health_check_interval_s;
 extern int	pgm_health_hysteresis_pct;
 extern PgmHealthThreshold pgm_health_levels[PGM_HEALTH_NCHECKS];
 
+/* row caps of the history tables (core/retention.c); 0: no cap */
+extern int	pgm_kill_log_max_rows;
+extern int	pgm_slow_queries_max_rows;
+extern int	pgm_pgss_history_max_rows;
+extern int	pgm_webhook_max_rows;
+extern int	pgm_job_run_max_rows;
+
 extern void pgm_define_gucs(bool preloading);
 
 #endif							/* PGM_CORE_GUC_H */

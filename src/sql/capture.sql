@@ -270,6 +270,8 @@ CREATE TABLE pgmanage.pgm_pgss_query (
     last_seen timestamptz NOT NULL
 );
 COMMENT ON TABLE pgmanage.pgm_pgss_query IS 'pgmanage: query texts of pgm_pgss_history';
+-- retention and the row cap prune texts by last_seen
+CREATE INDEX pgm_pgss_query_last_seen ON pgmanage.pgm_pgss_query (last_seen);
 
 -- Internal: the cumulative counters of the latest snapshot, to subtract from.
 CREATE TABLE pgmanage.pgm_pgss_last (

@@ -51,6 +51,8 @@ start_receiver() {
 stop_receiver() { kill "$recv_pid" 2>/dev/null || true; wait "$recv_pid" 2>/dev/null || true; recv_pid=; }
 cleanup() {
     [ -n "$recv_pid" ] && stop_receiver
+    # KEEP=1: leave the cluster (stopped) and its logs for a look
+    if [ "${KEEP:-}" = 1 ]; then as_pg pg_ctl -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true; echo "kept $dir" >&2; return; fi
     as_pg pg_ctl -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
     rm -rf "$dir"
 }
@@ -86,6 +88,7 @@ LUA
 ceiling=$(wrk -t1 -c16 -d5s -s "$dir/post.lua" "http://127.0.0.1:$rport/" | awk '/Requests\/sec/{print $2}')
 echo "receiver ceiling (wrk -t1 -c16, 5 s): $ceiling requests/s"
 
+logged_ids() { cut -d' ' -f1 "$dir/recv.log" 2>/dev/null | sort -u | wc -l; }
 # wait until the receiver logged $1 distinct webhook ids (at most $2 s)
 wait_ids() {
     local want=$1 limit=$2 t=0
@@ -174,15 +177,17 @@ last_receipt() { tail -n +"$1" "${2:-$dir/recv.log}" | awk '$2 > m {m = $2} END 
 reload_with() { psql_ -c "ALTER SYSTEM SET pgmanage.webhook_circuit_failures = $1" -c "SELECT pg_reload_conf()" >/dev/null; sleep 0.3; }
 
 if has_phase drain; then
-    : > "$dir/drain.txt"
+    : > "$dir/drain.txt"; : > "$dir/drain-cpu.txt"; : > "$dir/drain-load.txt"
     for i in $(seq "$RUNS"); do
         start=$(( $(wc -l < "$dir/recv.log") + 1 ))
-        want=$(( $(psql_ -c "SELECT count(*) FROM pgm_event") + 10000 ))
+        # ids received so far, not events in the table: a health alert sent before the
+        # receiver's log was emptied is in the table, not in the log
+        want=$(( $(logged_ids) + 10000 ))
         perf_pid=
         if [ -n "${PERF:-}" ] && [ "$i" = 1 ]; then
             # PERF=file: a profile of the sender during the first run (perf report in "file")
             spid=$(psql_ -c "SELECT pid FROM pgm_status() WHERE process = 'sender'")
-            perf record -F 2000 -g -p "$spid" -o "$dir/perf.data" >/dev/null 2>&1 &
+            perf record -F 1000 --call-graph dwarf,16384 -p "$spid" -o "$dir/perf.data" >/dev/null 2>&1 &
             perf_pid=$!
             sleep 0.5
         fi
@@ -196,10 +201,14 @@ if has_phase drain; then
         echo "   sender: $(( (s_cpu1 - s_cpu0) / 10000000 )) us CPU per delivery, $(( (s_wait1 - s_wait0) / 1000000 )) ms waiting for a CPU;" \
              "receiver: $(( (r_cpu1 - r_cpu0) / 10000000 )) us CPU per request, $(( (r_wait1 - r_wait0) / 1000000 )) ms waiting for a CPU;" \
              "load average $(cut -d' ' -f1 /proc/loadavg)"
+        echo "$(( (s_cpu1 - s_cpu0) / 10000000 ))" >> "$dir/drain-cpu.txt"; cut -d' ' -f1 /proc/loadavg >> "$dir/drain-load.txt"
         if [ -n "$perf_pid" ]; then
             kill -INT "$perf_pid"; wait "$perf_pid" || true
-            perf report -i "$dir/perf.data" --stdio --no-children --percent-limit 1 2>/dev/null | grep -v "^$" | head -150 > "$PERF" || true
-            perf report -i "$dir/perf.data" --stdio --children --sort sym --percent-limit 2 -g none 2>/dev/null | grep -v "^$" | head -80 >> "$PERF" || true
+            {   # where the sender's CPU goes: by library, by function (self), by function with its callees
+                echo "## by library"; perf report -i "$dir/perf.data" --stdio --no-children --sort dso -g none 2>/dev/null | grep -v "^$" | grep -v "^#" | head -15
+                echo "## by function (self)"; perf report -i "$dir/perf.data" --stdio --no-children --sort dso,sym -g none --percent-limit 0.5 2>/dev/null | grep -v "^$" | grep -v "^#" | head -60
+                echo "## by function (with callees)"; perf report -i "$dir/perf.data" --stdio --children --sort sym -g none --percent-limit 1.5 2>/dev/null | grep -v "^$" | grep -v "^#" | head -100
+            } > "$PERF" || true
         fi
         sleep 0.3    # the receiver flushes its log every 0.2 s
         rate=$(python3 -c "print('%.0f' % (10000 / ($(last_receipt "$start") - $committed)))")
@@ -208,6 +217,8 @@ if has_phase drain; then
     done
     echo "drain: $(summary < "$dir/drain.txt") deliveries/s; receiver's ceiling $ceiling req/s;" \
          "ratio $(python3 -c "import statistics; print('%.2f' % (statistics.median([float(x) for x in open('$dir/drain.txt')]) / $ceiling))")"
+    # the sender's CPU per delivery moves far less with the machine's load than the rate does
+    echo "drain: sender CPU per delivery $(summary < "$dir/drain-cpu.txt") us; load average $(summary < "$dir/drain-load.txt")"
 fi
 
 if has_phase outage; then
@@ -217,7 +228,7 @@ if has_phase outage; then
         for i in $(seq "$RUNS"); do
             stop_receiver
             start=$(( $(wc -l < "$dir/recv.log") + 1 ))
-            want=$(( $(psql_ -c "SELECT count(*) FROM pgm_event") + 50 ))
+            want=$(( $(logged_ids) + 50 ))
             psql_ -c "SELECT count(pgm_emit_event('bench', NULL, NULL, 'bench')) FROM generate_series(1, 50)" >/dev/null
             # 20 s and a random fraction: a whole number of probe intervals would put the
             # receiver's return at the same point of the probe cycle in every run
@@ -228,7 +239,7 @@ if has_phase outage; then
             sleep 0.3
             took=$(python3 -c "print('%.3f' % ($(last_receipt "$start") - $up))")
             echo "outage run $i ($mode): 50 events, receiver down 20 s: all delivered $took s after its return;" \
-                 "circuit now $(psql_ -c "SELECT circuit FROM pgm_endpoint_status() WHERE endpoint = 'bench'")"
+                 "circuit now $(psql_ -c "SELECT circuit FROM pgm_endpoint_circuits() WHERE endpoint = 'bench'")"
             echo "$took" >> "$dir/outage-$mode.txt"
         done
         echo "outage ($mode): $(summary < "$dir/outage-$mode.txt") s from the receiver's return to the last delivery"
@@ -251,11 +262,14 @@ if has_phase blackhole; then
     echo "SELECT pgm_emit_event('bench', NULL, NULL, 'bench');" > "$dir/healthy.sql"; chown postgres: "$dir/healthy.sql"
     # healthy events at 50/s for $1 s; prints "p50 p99 max" (ms) of their commit-to-receipt
     healthy_load() {
-        local start want
+        local start want before logged
         start=$(( $(wc -l < "$dir/recv.log") + 1 ))
+        before=$(psql_ -c "SELECT count(*) FROM pgm_delivery WHERE endpoint = 'bench'")
+        logged=$(logged_ids)
         as_pg pgbench -n -h "$dir" -p "$port" -c 1 -j 1 -R 50 -T "$1" -f "$dir/healthy.sql" postgres > "$dir/pgbench.log" 2>&1 ||
             { cat "$dir/pgbench.log" >&2; exit 1; }
-        want=$(psql_ -c "SELECT count(*) FROM pgm_delivery WHERE endpoint = 'bench'")
+        # the new deliveries, over the ids received so far (see the drain phase)
+        want=$(( logged + $(psql_ -c "SELECT count(*) FROM pgm_delivery WHERE endpoint = 'bench'") - before ))
         wait_ids "$want" 60
         sleep 0.3
         stats "$start" | sed -E 's/.*p50=([0-9.]+)ms p99=([0-9.]+)ms max=([0-9.]+)ms.*/\1 \2 \3/'
@@ -272,7 +286,7 @@ if has_phase blackhole; then
         read -r p50 p99 mx < <(healthy_load 15)
         echo "blackhole run $i, 40 deliveries hanging on the black hole: healthy p50 $p50 ms, p99 $p99 ms, max $mx ms;" \
              "black hole: $(( $(wc -l < "$dir/hole.log") - hole_before )) requests in this run, circuit" \
-             "$(psql_ -c "SELECT circuit || ' after ' || consecutive_failures || ' failures' FROM pgm_endpoint_status() WHERE endpoint = 'hole'")"
+             "$(psql_ -c "SELECT circuit || ' after ' || consecutive_failures || ' failures' FROM pgm_endpoint_circuits() WHERE endpoint = 'hole'")"
         echo "$mx" >> "$dir/hole-max.txt"; echo "$p50" >> "$dir/hole-p50.txt"; echo "$p99" >> "$dir/hole-p99.txt"
         psql_ -c "UPDATE pgm_endpoint SET enabled = false WHERE name = 'hole'" \
               -c "DELETE FROM pgm_delivery WHERE endpoint = 'hole'" \

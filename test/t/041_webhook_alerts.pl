@@ -97,7 +97,10 @@ ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM pgm_alert_state
 	'WAL baseline recorded');
 # (in a table created beforehand: with wal_level = minimal, CREATE TABLE AS skips WAL)
 $node->safe_psql('postgres', 'CREATE TABLE filler (g int, t text)');
-$node->safe_psql('postgres', "INSERT INTO filler SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g");
+# about 1.5 MB of WAL: more than the threshold, less than twice it (the worker
+# may look while the INSERT runs, and each 1MB crossing is an event: 20,000
+# rows, 5 MB, gave a second event on a loaded machine)
+$node->safe_psql('postgres', "INSERT INTO filler SELECT g, repeat('x', 200) FROM generate_series(1, 6000) g");
 ok( $node->poll_query_until('postgres',
 		"SELECT count(*) = 1 FROM pgm_event WHERE kind = 'backup' AND payload->>'label' = 'wal_threshold'"),
 	'a backup event after 1MB of WAL');
