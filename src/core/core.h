@@ -102,6 +102,31 @@ extern void pgm_install_utility_hook(void);
 extern void pgm_utility_set_wrapper(PgmUtilityWrapper wrapper);
 extern void pgm_utility_add_database_user(const PgmDatabaseUser *user);
 
+/* ---- how the previous stop ended, what it lost (core/stop_state.c) ---- */
+
+#define PGM_STOP_MAX_COUNTERS 4
+
+typedef struct PgmStopState
+{
+	int64		unclean_stops;	/* crash, immediate, unknown: in this data directory */
+	char		last_stop[16];	/* clean, crash, immediate, unknown; "": none known */
+	TimestampTz last_stop_at;	/* 0: unknown */
+	uint64		lost[PGM_STOP_MAX_COUNTERS];	/* per registered counter */
+	bool		lost_known[PGM_STOP_MAX_COUNTERS];
+	bool		was_running;	/* (the file's state while reading it) */
+} PgmStopState;
+
+/*
+ * A memory whose unwritten entries a stop loses: pending() says how many
+ * it holds (called by the postmaster as it exits or reinitializes, every
+ * other process gone: no lock), capacity() the most it can hold.  Call
+ * from _PG_init, then pgm_stop_state_install() once.
+ */
+extern void pgm_stop_state_add(const char *name, uint64 (*pending) (void), uint64 (*capacity) (void));
+extern void pgm_stop_state_install(void);
+extern bool pgm_stop_state_get(PgmStopState *out);
+extern bool pgm_stop_state_lost(const PgmStopState *st, const char *name, uint64 *lost);
+
 /* ---- helpers (core/util.c) ---- */
 typedef struct PgmDiskSpace
 {

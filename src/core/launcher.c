@@ -268,7 +268,18 @@ launcher_supervise(TimestampTz now)
 		}
 		return;
 	}
-	missing_db_logged[0] = '\0';
+	if (missing_db_logged[0] != '\0')
+	{
+		/* the condition no longer holds: pgm_status() stops showing it */
+		LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
+		if (strcmp(pgm_shared->launcher.last_error, missing_db_logged) == 0)
+		{
+			pgm_shared->launcher.last_error[0] = '\0';
+			pgm_shared->launcher.last_error_at = 0;
+		}
+		LWLockRelease(pgm_shared->lock);
+		missing_db_logged[0] = '\0';
+	}
 
 	for (i = 0; i < PGM_NUM_CHILDREN; i++)
 		if (need_start[i])

@@ -7,7 +7,8 @@
  */
 GRANT USAGE ON SCHEMA pgmanage TO pg_read_all_stats, pg_signal_backend;
 
--- The processes of pgmanage (launcher, worker, sender) and their counters.
+-- The processes of pgmanage (launcher, worker, sender) and their counters;
+-- on the launcher's row, how the server's previous stop ended and what it lost.
 CREATE FUNCTION pgmanage.pgm_status(
     OUT process text,
     OUT pid integer,
@@ -26,7 +27,12 @@ CREATE FUNCTION pgmanage.pgm_status(
     OUT kill_log_pending bigint,
     OUT kill_log_dropped bigint,
     OUT last_error text,
-    OUT last_error_at timestamptz)
+    OUT last_error_at timestamptz,
+    OUT unclean_stops bigint,
+    OUT last_stop text,
+    OUT last_stop_at timestamptz,
+    OUT lost_slow_queries bigint,
+    OUT lost_kill_records bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgm_status'
 LANGUAGE C VOLATILE;

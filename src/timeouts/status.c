@@ -22,19 +22,23 @@
 
 PG_FUNCTION_INFO_V1(pgm_status);
 
-#define STATUS_COLS 18
+#define STATUS_COLS_2_1 18		/* the columns of 2.1's SQL definition */
+#define STATUS_COLS 23
 #define STATUS_COUNTERS 6
 
 static void
 status_emit(ReturnSetInfo *rsinfo, const char *name, const PgmProcStatus *st,
 			const char *db, Datum *counters, bool *counter_nulls, int npolicies,
-			int nskipped, bool show_policies, bool ext_found, bool show_ext)
+			int nskipped, bool show_policies, bool ext_found, bool show_ext,
+			const PgmStopState *stop)
 {
 	Datum		values[STATUS_COLS];
 	bool		nulls[STATUS_COLS];
 	int			i;
+	uint64		lost;
 
 	memset(nulls, 0, sizeof(nulls));
+	memset(values, 0, sizeof(values));
 	values[0] = CStringGetTextDatum(name);
 	values[1] = Int32GetDatum(st->pid);
 	nulls[1] = (st->pid == 0);
@@ -62,6 +66,28 @@ status_emit(ReturnSetInfo *rsinfo, const char *name, const PgmProcStatus *st,
 	nulls[16] = (st->last_error[0] == '\0');
 	values[17] = TimestampTzGetDatum(st->last_error_at);
 	nulls[17] = (st->last_error_at == 0);
+
+	/*
+	 * the previous stop of the server (launcher row only; core/stop_state.c):
+	 * unclean stops counted, how it ended, when, what shared memory lost
+	 */
+	for (i = 18; i < STATUS_COLS; i++)
+		nulls[i] = true;
+	if (stop)
+	{
+		values[18] = Int64GetDatum(stop->unclean_stops);
+		nulls[18] = false;
+		values[19] = CStringGetTextDatum(stop->last_stop);
+		nulls[19] = (stop->last_stop[0] == '\0');
+		values[20] = TimestampTzGetDatum(stop->last_stop_at);
+		nulls[20] = (stop->last_stop_at == 0);
+		nulls[21] = !pgm_stop_state_lost(stop, "slow statements", &lost);
+		values[21] = Int64GetDatum((int64) lost);
+		nulls[22] = !pgm_stop_state_lost(stop, "kill records", &lost);
+		values[22] = Int64GetDatum((int64) lost);
+	}
+	/* the 2.1 definition (library updated, ALTER EXTENSION UPDATE not run yet) */
+	Assert(rsinfo->setDesc->natts == STATUS_COLS || rsinfo->setDesc->natts == STATUS_COLS_2_1);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
@@ -79,9 +105,12 @@ pgm_status(PG_FUNCTION_ARGS)
 	bool		ext_found;
 	Datum		counters[STATUS_COUNTERS];
 	bool		counter_nulls[STATUS_COUNTERS];
+	PgmStopState stop;
+	bool		have_stop;
 
 	pgm_shmem_require();
 	InitMaterializedSRF(fcinfo, 0);
+	have_stop = pgm_stop_state_get(&stop);
 
 	LWLockAcquire(pgm_shared->lock, LW_SHARED);
 	launcher = pgm_shared->launcher;
@@ -105,13 +134,13 @@ pgm_status(PG_FUNCTION_ARGS)
 	counter_nulls[0] = counter_nulls[1] = counter_nulls[2] = false;
 	counter_nulls[3] = counter_nulls[4] = counter_nulls[5] = true;
 	status_emit(rsinfo, "launcher", &launcher, NULL, counters, counter_nulls,
-				npolicies, nskipped, true, false, false);
+				npolicies, nskipped, true, false, false, have_stop ? &stop : NULL);
 
 	/* worker: the kill-log rows it wrote, has waiting, dropped */
 	counter_nulls[0] = counter_nulls[1] = counter_nulls[2] = true;
 	counter_nulls[3] = counter_nulls[4] = counter_nulls[5] = false;
 	status_emit(rsinfo, "worker", &worker, worker_db[0] ? worker_db : pgm_database,
-				counters, counter_nulls, npolicies, nskipped, true, ext_found, true);
+				counters, counter_nulls, npolicies, nskipped, true, ext_found, true, NULL);
 
 	/*
 	 * sender: its figures are in pgm_endpoint_status and pgm_events; it
@@ -120,7 +149,7 @@ pgm_status(PG_FUNCTION_ARGS)
 	 */
 	counter_nulls[3] = counter_nulls[4] = counter_nulls[5] = true;
 	status_emit(rsinfo, "sender", &sender, sender.database[0] ? sender.database : pgm_database,
-				counters, counter_nulls, npolicies, nskipped, false, false, false);
+				counters, counter_nulls, npolicies, nskipped, false, false, false, NULL);
 	return (Datum) 0;
 }
 
