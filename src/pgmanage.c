@@ -87,41 +87,6 @@ static const PgmRetention retention[] = {
 	 &pgm_webhook_max_rows, "pgmanage.webhook_max_rows"},
 };
 
-/* what a stop loses: the ring's entries not yet stored, the kill records not yet written */
-static uint64
-slow_ring_pending(void)
-{
-	PgmSlowRingStats st;
-
-	if (!pgm_slow_ring_available())
-		return 0;
-	pgm_slow_ring_stats(&st);
-	return st.pending;
-}
-
-static uint64
-slow_ring_capacity(void)
-{
-	PgmSlowRingStats st;
-
-	if (!pgm_slow_ring_available())
-		return 0;
-	pgm_slow_ring_stats(&st);
-	return (uint64) st.slots;
-}
-
-static uint64
-kill_queue_pending(void)
-{
-	return pgm_timeouts ? (uint64) Max(pgm_timeouts->queue_count, 0) : 0;
-}
-
-static uint64
-kill_queue_capacity(void)
-{
-	return PGM_KILL_QUEUE_SIZE;
-}
-
 void
 _PG_init(void)
 {
@@ -151,8 +116,8 @@ _PG_init(void)
 	pgm_shmem_add(pgm_slow_ring_shmem_request, pgm_slow_ring_shmem_startup);
 	pgm_shmem_add(pgm_vacuum_shmem_request, pgm_vacuum_shmem_startup);
 	/* last: its exit callback runs first, while the others' memory is there */
-	pgm_stop_state_add("slow statements", slow_ring_pending, slow_ring_capacity);
-	pgm_stop_state_add("kill records", kill_queue_pending, kill_queue_capacity);
+	pgm_stop_state_add("slow statements", pgm_slow_ring_pending, pgm_slow_ring_capacity);
+	pgm_stop_state_add("kill records", pgm_kill_queue_pending, pgm_kill_queue_capacity);
 	pgm_stop_state_install();
 
 	/* hooks: one utility hook (core) wrapping capture; capture's executor hooks */

@@ -77,6 +77,8 @@ extern uint64 pgm_slow_ring_tail(void);
 extern int	pgm_slow_ring_read(PgmSlowEntry *out, int max, uint64 *pos, uint64 *lost);
 extern void pgm_slow_ring_release(uint64 next_pos, uint64 lost, uint64 written);
 extern void pgm_slow_ring_stats(PgmSlowRingStats *stats);
+extern uint64 pgm_slow_ring_pending(void);
+extern uint64 pgm_slow_ring_capacity(void);
 
 /* slowlog_store.c, pgss_history.c: the worker's duties */
 extern void pgm_slow_queries_duty(PgmDutyContext *ctx);

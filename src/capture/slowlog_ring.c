@@ -229,3 +229,24 @@ pgm_slow_ring_stats(PgmSlowRingStats *stats)
 	stats->slots = ring->nslots;
 	stats->bytes = ring_shmem_size();
 }
+
+/*
+ * What a stop loses (core/stop_state.c, in the postmaster once every other
+ * process is gone): the entries not yet stored, and at most how many.
+ */
+uint64
+pgm_slow_ring_pending(void)
+{
+	PgmSlowRingStats st;
+
+	if (!pgm_slow_ring_available())
+		return 0;
+	pgm_slow_ring_stats(&st);
+	return st.pending;
+}
+
+uint64
+pgm_slow_ring_capacity(void)
+{
+	return pgm_slow_ring_available() ? (uint64) ring->nslots : 0;
+}

@@ -150,6 +150,8 @@ extern void pgm_timeouts_shmem_startup(void);
 extern void pgm_kill_queue_push(const PgmKillRecord *rec);
 extern int	pgm_kill_queue_peek(PgmKillRecord *out, int max);
 extern void pgm_kill_queue_consume(uint64 through_seq);
+extern uint64 pgm_kill_queue_pending(void);
+extern uint64 pgm_kill_queue_capacity(void);
 
 /* policy_enforce.c: one pass of timeout enforcement (the launcher's tick) */
 extern long pgm_enforce_tick(TimestampTz now);

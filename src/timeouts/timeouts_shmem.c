@@ -112,3 +112,19 @@ pgm_kill_queue_consume(uint64 through_seq)
 	LWLockRelease(pgm_shared->lock);
 }
 
+
+/*
+ * What a stop loses (core/stop_state.c, in the postmaster once every other
+ * process is gone): the kill records not yet written, and at most how many.
+ */
+uint64
+pgm_kill_queue_pending(void)
+{
+	return pgm_timeouts ? (uint64) Max(pgm_timeouts->queue_count, 0) : 0;
+}
+
+uint64
+pgm_kill_queue_capacity(void)
+{
+	return PGM_KILL_QUEUE_SIZE;
+}
